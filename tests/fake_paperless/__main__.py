@@ -1,0 +1,52 @@
+"""Run the fake Paperless by hand.
+
+python -m tests.fake_paperless --port 8111 --documents 500 --token abc
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from tests.fake_paperless.server import FakePaperless
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="A fake Paperless-NGX server with generated documents."
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default loopback)"
+    )
+    parser.add_argument("--port", type=int, default=8111)
+    parser.add_argument("--documents", type=int, default=500, help="documents to generate")
+    parser.add_argument("--duplicate-ratio", type=float, default=0.1)
+    parser.add_argument("--token", default="fake-paperless-token")
+    parser.add_argument("--api-version", type=int, choices=(9, 10), default=10)
+    args = parser.parse_args(argv)
+
+    fake = FakePaperless(
+        host=args.host, port=args.port, token=args.token, api_version=args.api_version
+    )
+    started = time.monotonic()
+    result = fake.seed(documents=args.documents, duplicate_ratio=args.duplicate_ratio)
+    seconds = time.monotonic() - started
+    fake.start()
+    print(
+        f"Fake Paperless (API {args.api_version}) at {fake.url} with {len(result.document_ids)} "
+        f"documents ({len(result.duplicate_pairs)} planted duplicates, "
+        f"seeded in {seconds:.1f} s).\n"
+        f"Use PAPERLESS_URL={fake.url} PAPERLESS_API_TOKEN={args.token}. Ctrl-C stops it.",
+        flush=True,
+    )
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

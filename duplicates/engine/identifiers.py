@@ -1,0 +1,156 @@
+"""The discriminative check for templated documents.
+
+Monthly bills from one template share almost all of their words; what tells them apart are
+their dates, amounts and reference numbers. This module reads those values from the raw text
+(its own path: digits are never folded into letters here) and compares the two sets.
+
+Rules (:func:`compare_identifiers`):
+
+* OCR letter/digit confusions inside a number (``O/0``, ``l/I/1``, ``S/5``, ``B/8``) are
+  canonicalised before comparing, so they cost nothing.
+* Values equal on both sides match. A value left on one side only is *missing* (an extract, a
+  missing page, a number OCR could not read) and is no evidence either way.
+* A remaining value that is one edit away from a remaining value of the same kind on the other
+  side is *near*: possibly one misread character. Values shorter than
+  :data:`MIN_NEAR_LENGTH` characters must match exactly, so a near match needs a long value.
+* Anything else left on both sides is a *conflict*.
+
+Two documents conflict when there is at least one conflict, or when there are more near values
+than one misread per :data:`NEAR_PER_EXACT` exact matches allows (different months of one bill
+differ in several dates and the invoice number, each by one character; a rescan has at most a
+few misreads among many exact matches).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+
+from rapidfuzz.distance import Levenshtein
+
+IDENTIFIERS_VERSION = 1
+MIN_NEAR_LENGTH = 4
+NEAR_PER_EXACT = 4
+
+_DIGITISH = "0-9OoIl|SB"
+_DATE = re.compile(
+    rf"(?<![\w.])(?:[{_DIGITISH}]{{1,2}}[./-][{_DIGITISH}]{{1,2}}[./-][{_DIGITISH}]{{2,4}}"
+    rf"|[{_DIGITISH}]{{4}}-[{_DIGITISH}]{{2}}-[{_DIGITISH}]{{2}})(?![\w])"
+)
+_AMOUNT = re.compile(
+    rf"(?<![\w.,])[{_DIGITISH}]{{1,3}}(?:[.,' ][{_DIGITISH}]{{3}})*"
+    rf"[.,][{_DIGITISH}]{{2}}(?![\w.,]?\d)"
+)
+_REFERENCE = re.compile(r"(?<![\w])(?=[\w/-]*\d[\w/-]*\d[\w/-]*\d)[A-Za-z0-9][\w/-]{3,}(?!\w)")
+_TO_DIGIT = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "S": "5", "B": "8"})
+_SEPARATORS = re.compile(r"[\s./,'-]")
+_RUN = re.compile(r"[A-Za-z0-9|]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Identifier:
+    kind: str  # "date", "amount" or "ref"
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierComparison:
+    exact: int
+    near: int
+    conflicts: int
+    missing: int
+
+    @property
+    def compared(self) -> int:
+        return self.exact + self.near + self.conflicts
+
+    @property
+    def is_conflict(self) -> bool:
+        if self.conflicts:
+            return True
+        return self.near > max(1, self.exact // NEAR_PER_EXACT)
+
+    @property
+    def score(self) -> float | None:
+        """1.0 compatible, 0.0 different documents, ``None`` when there is nothing to compare."""
+        if self.compared == 0:
+            return None
+        return 0.0 if self.is_conflict else 1.0
+
+
+def _canonical(raw: str) -> str:
+    return _SEPARATORS.sub("", raw.translate(_TO_DIGIT)).upper()
+
+
+def _canonical_run(match: re.Match[str]) -> str:
+    run = match.group(0)
+    if sum(char.isdigit() for char in run) * 2 >= len(run):
+        return run.translate(_TO_DIGIT)
+    return run
+
+
+def _canonical_reference(raw: str) -> str:
+    return _SEPARATORS.sub("", _RUN.sub(_canonical_run, raw)).upper()
+
+
+def extract_identifiers(text: str) -> Counter[Identifier]:
+    """Dates, amounts and reference numbers of a raw (not normalised) text, as a multiset."""
+    text = unicodedata.normalize("NFKC", text)
+    found: Counter[Identifier] = Counter()
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in (("date", _DATE), ("amount", _AMOUNT)):
+        for match in pattern.finditer(text):
+            if not any(char.isdigit() for char in match.group(0)):
+                continue
+            found[Identifier(kind, _canonical(match.group(0)))] += 1
+            taken.append(match.span())
+    for match in _REFERENCE.finditer(text):
+        start, end = match.span()
+        if any(start < t_end and t_start < end for t_start, t_end in taken):
+            continue
+        value = _canonical_reference(match.group(0))
+        if sum(char.isdigit() for char in value) * 2 >= len(value):
+            found[Identifier("ref", value)] += 1
+    return found
+
+
+def _pair_near(left: list[Identifier], right: list[Identifier]) -> tuple[int, int]:
+    """Match leftovers one edit apart; return (near, unmatched pairs that conflict)."""
+    near = 0
+    unmatched_right = list(right)
+    unmatched_left: list[Identifier] = []
+    for ident in left:
+        partner = next(
+            (
+                other
+                for other in unmatched_right
+                if other.kind == ident.kind
+                and min(len(other.value), len(ident.value)) >= MIN_NEAR_LENGTH
+                and Levenshtein.distance(other.value, ident.value, score_cutoff=1) <= 1
+            ),
+            None,
+        )
+        if partner is None:
+            unmatched_left.append(ident)
+        else:
+            unmatched_right.remove(partner)
+            near += 1
+    kinds_left = Counter(ident.kind for ident in unmatched_left)
+    kinds_right = Counter(ident.kind for ident in unmatched_right)
+    conflicts = sum(min(count, kinds_right[kind]) for kind, count in kinds_left.items())
+    return near, conflicts
+
+
+def compare_identifiers(
+    *, left: Counter[Identifier], right: Counter[Identifier]
+) -> IdentifierComparison:
+    """Compare the identifier multisets of two documents (see the module docstring)."""
+    common = left & right
+    exact = sum(common.values())
+    rest_left = list((left - common).elements())
+    rest_right = list((right - common).elements())
+    near, conflicts = _pair_near(rest_left, rest_right)
+    missing = len(rest_left) + len(rest_right) - 2 * near - 2 * conflicts
+    return IdentifierComparison(exact=exact, near=near, conflicts=conflicts, missing=missing)

@@ -16,6 +16,7 @@ import re
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -108,7 +109,7 @@ class RecordedRequest:
 class Fault:
     """A scripted misbehaviour for the next ``remaining`` matching requests."""
 
-    kind: str  # "status", "throttle", "delay", "drop", "malformed"
+    kind: str  # "status", "throttle", "delay", "drop", "lose_answer", "malformed"
     remaining: int
     method: str | None = None
     path: str | None = None
@@ -290,6 +291,13 @@ class FakePaperless:
         """The next ``count`` matching requests get no answer: the connection is closed."""
         self._add_fault(Fault("drop", count, method, path))
 
+    def lose_answer_next(
+        self, count: int = 1, *, method: str | None = None, path: str | None = None
+    ) -> None:
+        """The next ``count`` matching requests are carried out, then the answer is lost (the
+        connection closes): the client cannot know the change happened."""
+        self._add_fault(Fault("lose_answer", count, method, path))
+
     def malformed_next(
         self, count: int = 1, *, method: str | None = None, path: str | None = None
     ) -> None:
@@ -415,7 +423,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
         response = self._answer(request, fault)
-        self._write(response, authenticated=self._authenticated)
+        if fault is not None and fault.kind == "lose_answer":
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+        else:
+            self._write(response, authenticated=self._authenticated)
         fake._run_hooks(request)
 
     def _write(self, response: Response, *, authenticated: bool) -> None:
@@ -480,6 +493,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return routes.route()
         except HttpError as error:
             return json_response(error.status, error.body)
+        except Exception:  # a bug in the fake: answer like Django would, and show it
+            traceback.print_exc()
+            return Response(500, SERVER_ERROR_HTML, "text/html; charset=utf-8")
 
 
 _DETAIL_RE = re.compile(r"^/api/documents/(\d+)/(?:(thumb|preview|download|metadata|notes)/)?$")
@@ -663,19 +679,21 @@ class _Routes:
 
         if (raw := single("id__in")) is not None:
             wanted = {int(part) for part in raw.split(",") if part.strip().isdigit()}
-            filters.append(lambda d: d.id in wanted)
+            filters.append(lambda d, wanted=wanted: d.id in wanted)
         if (raw := single("id")) is not None and raw.isdigit():
-            filters.append(lambda d: d.id == int(raw))
+            filters.append(lambda d, wanted=int(raw): d.id == wanted)
         if (raw := single("checksum__iexact")) is not None:
-            filters.append(lambda d: d.checksum == raw.lower())
+            checksum = raw.lower()
+            filters.append(lambda d, checksum=checksum: d.checksum == checksum)
         if (raw := single("title__icontains")) is not None:
-            filters.append(lambda d: raw.lower() in d.title.lower())
+            needle = raw.lower()
+            filters.append(lambda d, needle=needle: needle in d.title.lower())
         if (raw := single("tags__id__all")) is not None:
             tag_ids = {int(part) for part in raw.split(",") if part.strip().isdigit()}
-            filters.append(lambda d: tag_ids.issubset(d.tags))
+            filters.append(lambda d, tag_ids=tag_ids: tag_ids.issubset(d.tags))
         if (raw := single("tags__id__in")) is not None:
-            tag_ids_any = {int(part) for part in raw.split(",") if part.strip().isdigit()}
-            filters.append(lambda d: bool(tag_ids_any.intersection(d.tags)))
+            any_ids = {int(part) for part in raw.split(",") if part.strip().isdigit()}
+            filters.append(lambda d, any_ids=any_ids: bool(any_ids.intersection(d.tags)))
         for name in ("modified", "added"):
             for lookup, test in (
                 ("gt", lambda a, b: a > b),

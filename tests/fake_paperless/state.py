@@ -161,7 +161,10 @@ class FakeState:
         return self._live_ids
 
     def add_document(self, **fields: object) -> FakeDocument:
-        """Add one document (like a consumed upload) and return it; ``fields`` override defaults."""
+        """Add one document (like a consumed upload) and return it; ``fields`` override defaults.
+
+        Giving the ``blob_key`` of an existing document makes a byte-identical twin of it.
+        """
         with self.lock:
             document_id = int(fields.pop("id", self._next_document_id))  # type: ignore[call-overload]
             self._next_document_id = max(self._next_document_id, document_id + 1)
@@ -177,6 +180,13 @@ class FakeState:
             }
             if "content" in fields:
                 fields["content_override"] = fields.pop("content")
+            twin = next(
+                (d for d in self.documents.values() if fields.get("blob_key") == d.blob_key), None
+            )
+            if twin is not None:  # a byte-identical copy: same text, file and thumbnail
+                for name in ("text_seed", "text_variant", "text_fraction", "content_override"):
+                    defaults[name] = getattr(twin, name)
+                defaults.update(image_seed=twin.image_seed, mime_type=twin.mime_type)
             defaults.update(fields)
             document = FakeDocument(id=document_id, **defaults)  # type: ignore[arg-type]
             self.documents[document_id] = document

@@ -1,0 +1,157 @@
+"""``/api/config``: the DB-backed configuration, and ``/api/config/connection`` for Paperless.
+
+Range and consistency checks live on the model (``Configuration.apply``), so the settings page and
+the API reject exactly the same things with the same messages.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from dedupe_project.api import ApiError, ErrorOut, django_field_errors
+from dedupe_project.models import Configuration
+
+router = Router()
+
+
+class FactorSetting(Schema):
+    weight: float
+    enabled: bool
+
+
+class ConfigOut(Schema):
+    paperless_url: str
+    paperless_token_set: bool
+    paperless_token_hint: str
+    openai_api_key_set: bool
+    openai_api_key_hint: str
+    paperless_requests_per_second: float
+    paperless_timeout_seconds: float
+    duplicate_threshold: float
+    factor_weights: dict[str, FactorSetting]
+    groups_per_page: int
+    dry_run: bool
+    dry_run_tag_name: str
+    dry_run_tag_id: int | None
+    sync_interval_minutes: int
+    thumbnail_cache_mb: int
+    updated_at: datetime | None = None
+
+
+class ConfigDefaultsOut(Schema):
+    paperless_url: str
+    paperless_requests_per_second: float
+    paperless_timeout_seconds: float
+    duplicate_threshold: float
+    factor_weights: dict[str, FactorSetting]
+    groups_per_page: int
+    dry_run: bool
+    dry_run_tag_name: str
+    dry_run_tag_id: int | None
+    sync_interval_minutes: int
+    thumbnail_cache_mb: int
+
+
+class ConfigUpdate(Schema):
+    """Any subset of the settings. Secrets are write-only; send an empty string to clear one."""
+
+    paperless_url: str | None = None
+    paperless_token: str | None = None
+    openai_api_key: str | None = None
+    paperless_requests_per_second: float | None = None
+    paperless_timeout_seconds: float | None = None
+    duplicate_threshold: float | None = None
+    factor_weights: dict[str, FactorSetting] | None = None
+    groups_per_page: int | None = None
+    dry_run: bool | None = None
+    dry_run_tag_name: str | None = None
+    dry_run_tag_id: int | None = None
+    sync_interval_minutes: int | None = None
+    thumbnail_cache_mb: int | None = None
+
+
+class ValidationOut(Schema):
+    valid: bool
+    field_errors: dict[str, list[str]]
+
+
+def _changes(payload: ConfigUpdate) -> dict[str, Any]:
+    return payload.model_dump(exclude_unset=True)
+
+
+@router.get("", response=ConfigOut, summary="The whole configuration")
+def get_config(request: HttpRequest) -> dict[str, Any]:
+    return Configuration.objects.get_solo().as_dict()
+
+
+@router.patch(
+    "", response={200: ConfigOut, 422: ErrorOut}, summary="Change settings; returns all of them"
+)
+def update_config(request: HttpRequest, payload: ConfigUpdate) -> dict[str, Any]:
+    config = Configuration.objects.get_solo()
+    config.apply(_changes(payload), user=request.user)
+    return config.as_dict()
+
+
+@router.put("", response={200: ConfigOut, 422: ErrorOut}, summary="Same as PATCH")
+def replace_config(request: HttpRequest, payload: ConfigUpdate) -> dict[str, Any]:
+    return update_config(request, payload)
+
+
+@router.post("/reset", response=ConfigOut, summary="Back to defaults (stored secrets are kept)")
+def reset_config(request: HttpRequest) -> dict[str, Any]:
+    config = Configuration.objects.get_solo()
+    config.reset(user=request.user)
+    return config.as_dict()
+
+
+@router.get("/defaults", response=ConfigDefaultsOut, summary="The default of every setting")
+def config_defaults(request: HttpRequest) -> dict[str, Any]:
+    return Configuration.defaults()
+
+
+@router.post("/validate", response=ValidationOut, summary="Check changes without saving them")
+def validate_config(request: HttpRequest, payload: ConfigUpdate) -> dict[str, Any]:
+    config = Configuration.objects.get_solo()
+    try:
+        config.apply(_changes(payload), user=request.user, save=False)
+    except ValidationError as exc:
+        return {"valid": False, "field_errors": django_field_errors(exc)}
+    return {"valid": True, "field_errors": {}}
+
+
+class ConnectionTestIn(Schema):
+    url: str | None = None
+    token: str | None = None
+
+
+class ConnectionOut(Schema):
+    ok: bool
+    code: str
+    detail: str
+    paperless_version: str | None = None
+    api_version: int | None = None
+    document_count: int | None = None
+
+
+@router.post(
+    "/connection/test",
+    response=ConnectionOut,
+    summary="Test a Paperless URL and token (or the configured ones)",
+)
+def test_connection(request: HttpRequest, payload: ConnectionTestIn) -> dict[str, Any]:
+    from documents.connection import check_connection
+
+    if bool(payload.url) != bool(payload.token) and payload.url is not None:
+        raise ApiError(
+            status=422,
+            code="validation_error",
+            detail="Give both a URL and a token, or neither to test the configured connection.",
+            field_errors={"token": ["Required with a URL."]} if payload.url else {},
+        )
+    return check_connection(url=payload.url or None, token=payload.token or None).as_dict()

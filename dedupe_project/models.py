@@ -1,0 +1,255 @@
+"""Project-wide models: the one DB-backed configuration, and per-user API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from dedupe_project import crypto
+from dedupe_project.logging import register_secret
+
+# Factors the dedupe engine scores each pair on; each has a weight and can be switched off.
+FACTORS: dict[str, str] = {
+    "text": "Text overlap (shingle Jaccard and containment on the whole text)",
+    "fuzzy": "Fuzzy text ratio (tolerates OCR errors and reflowed lines)",
+    "metadata": "Metadata (correspondent, document type, created date, pages, size)",
+    "filename": "Title and original file name",
+    "image": "Page image similarity (perceptual hashes)",
+}
+
+
+def default_factor_weights() -> dict[str, dict[str, Any]]:
+    weights = {"text": 0.40, "fuzzy": 0.20, "metadata": 0.15, "filename": 0.10, "image": 0.15}
+    return {name: {"weight": weights[name], "enabled": True} for name in FACTORS}
+
+
+def validate_factor_weights(value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError("Factor weights must be an object of factor name to settings.")
+    unknown = sorted(set(value) - set(FACTORS))
+    if unknown:
+        raise ValidationError(f"Unknown factor(s): {', '.join(unknown)}.")
+    missing = sorted(set(FACTORS) - set(value))
+    if missing:
+        raise ValidationError(f"Missing factor(s): {', '.join(missing)}.")
+    for name, entry in value.items():
+        if not isinstance(entry, dict) or set(entry) != {"weight", "enabled"}:
+            raise ValidationError(f"{name}: give exactly 'weight' and 'enabled'.")
+        weight = entry["weight"]
+        if isinstance(weight, bool) or not isinstance(weight, int | float):
+            raise ValidationError(f"{name}: the weight must be a number.")
+        if not 0 <= weight <= 1:
+            raise ValidationError(f"{name}: the weight must be between 0 and 1.")
+        if not isinstance(entry["enabled"], bool):
+            raise ValidationError(f"{name}: 'enabled' must be true or false.")
+    if not any(e["enabled"] and e["weight"] > 0 for e in value.values()):
+        raise ValidationError("At least one factor must be enabled with a weight above 0.")
+
+
+def validate_sync_interval(value: int) -> None:
+    if value != 0 and not 5 <= value <= 10080:
+        raise ValidationError("Sync every 5 to 10080 minutes (one week), or 0 to turn it off.")
+
+
+class ConfigurationManager(models.Manager["Configuration"]):
+    def get_solo(self) -> Configuration:
+        config, _ = self.get_or_create(pk=1)
+        return config
+
+
+class Configuration(models.Model):
+    """The tunables a user changes, in one row, with defaults and validation.
+
+    Edited on the settings page and through ``/api/config``; both go through :meth:`apply`.
+    Secrets are stored encrypted and are write-only: they are never returned in full.
+    """
+
+    SECRET_FIELDS = ("paperless_token", "openai_api_key")
+
+    paperless_url = models.URLField(
+        "Paperless URL", max_length=500, blank=True, help_text="Overridden by PAPERLESS_URL."
+    )
+    paperless_token_encrypted = models.TextField(blank=True, editable=False)
+    openai_api_key_encrypted = models.TextField(blank=True, editable=False)
+    paperless_requests_per_second = models.FloatField(
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Limit requests to Paperless per second (0 = no limit) to protect a small box.",
+    )
+    paperless_timeout_seconds = models.FloatField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(300)]
+    )
+    duplicate_threshold = models.FloatField(
+        default=0.75,
+        validators=[MinValueValidator(0.3), MaxValueValidator(1.0)],
+        help_text="Pairs scoring at or above this confidence are duplicates.",
+    )
+    factor_weights = models.JSONField(
+        default=default_factor_weights, validators=[validate_factor_weights]
+    )
+    groups_per_page = models.PositiveIntegerField(
+        default=50, validators=[MinValueValidator(10), MaxValueValidator(500)]
+    )
+    dry_run = models.BooleanField(
+        default=True, help_text="Deleting only adds the dry-run tag; nothing is removed."
+    )
+    dry_run_tag_name = models.CharField(max_length=128, default="dedupe:would-delete")
+    dry_run_tag_id = models.PositiveIntegerField(null=True, blank=True)
+    sync_interval_minutes = models.PositiveIntegerField(
+        default=60,
+        validators=[validate_sync_interval],
+        help_text="Sync from Paperless every N minutes (0 = only when asked).",
+    )
+    thumbnail_cache_mb = models.PositiveIntegerField(
+        default=512, validators=[MinValueValidator(16), MaxValueValidator(100_000)]
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ConfigurationManager()
+
+    class Meta:
+        verbose_name = "configuration"
+        verbose_name_plural = "configuration"
+
+    def __str__(self) -> str:
+        return "Configuration"
+
+    # --- secrets ------------------------------------------------------------------------------
+    def set_secret(self, name: str, value: str) -> None:
+        if name not in self.SECRET_FIELDS:
+            raise ValueError(f"{name} is not a secret field")
+        value = value.strip()
+        register_secret(value)
+        setattr(self, f"{name}_encrypted", crypto.encrypt(value) if value else "")
+
+    def get_secret(self, name: str) -> str:
+        if name not in self.SECRET_FIELDS:
+            raise ValueError(f"{name} is not a secret field")
+        stored = getattr(self, f"{name}_encrypted")
+        if not stored:
+            return ""
+        value = crypto.decrypt(stored)
+        register_secret(value)
+        return value
+
+    def secret_hint(self, name: str) -> str:
+        """What the UI and API show of a stored secret."""
+        try:
+            return crypto.masked(self.get_secret(name))
+        except crypto.SecretUnreadable:
+            return "unreadable: enter it again"
+
+    # --- editing ------------------------------------------------------------------------------
+    @classmethod
+    def editable_field_names(cls) -> list[str]:
+        return [
+            f.name
+            for f in cls._meta.get_fields()
+            if getattr(f, "editable", False)
+            and not f.auto_created
+            and f.name not in {"id", "updated_at", "updated_by"}
+        ]
+
+    def apply(self, changes: dict[str, Any], *, user: Any = None, save: bool = True) -> None:
+        """Apply ``changes`` (field name to value; secrets by their plain names), validate the
+        whole configuration and save it. Raises ``ValidationError`` with per-field messages and
+        leaves the stored row untouched when anything is wrong."""
+        allowed = set(self.editable_field_names()) | set(self.SECRET_FIELDS)
+        unknown = sorted(set(changes) - allowed)
+        if unknown:
+            raise ValidationError({name: "Unknown setting." for name in unknown})
+        for name, value in changes.items():
+            if name in self.SECRET_FIELDS:
+                if value is not None:
+                    self.set_secret(name, str(value))
+            else:
+                setattr(self, name, value)
+        try:
+            self.full_clean()
+        except ValidationError:
+            if self.pk:
+                self.refresh_from_db()
+            raise
+        if save:
+            self.updated_by = user if getattr(user, "is_authenticated", False) else None
+            self.save()
+
+    def reset(self, *, user: Any = None) -> None:
+        """Back to defaults; stored secrets are kept (they are credentials, not tunables)."""
+        for field in self._meta.get_fields():
+            if field.name in self.editable_field_names():
+                setattr(self, field.name, field.get_default())
+        self.updated_by = user if getattr(user, "is_authenticated", False) else None
+        self.save()
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in self.editable_field_names()}
+        for name in self.SECRET_FIELDS:
+            data[f"{name}_set"] = bool(getattr(self, f"{name}_encrypted"))
+            data[f"{name}_hint"] = self.secret_hint(name)
+        data["updated_at"] = self.updated_at
+        return data
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return {
+            f.name: f.get_default()
+            for f in cls._meta.get_fields()
+            if f.name in cls.editable_field_names()
+        }
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def authenticate(self, raw: str) -> ApiToken | None:
+        token = (
+            self.select_related("user")
+            .filter(digest=ApiToken.digest_of(raw), user__is_active=True)
+            .first()
+        )
+        if token is not None:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        return token
+
+
+class ApiToken(models.Model):
+    """A per-user token for the JSON API (``Authorization: Bearer <token>``).
+
+    Only a SHA-256 digest is stored; the token itself is shown once, when it is created.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=8, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def digest_of(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, user: Any, name: str) -> tuple[ApiToken, str]:
+        raw = "pdd_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, name=name, prefix=raw[:8], digest=cls.digest_of(raw))
+        return token, raw

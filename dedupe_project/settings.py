@@ -1,0 +1,318 @@
+"""Settings for Paperless Dedupe, read from the environment.
+
+Two ways to run, chosen by what the environment provides:
+
+* Embedded default (nothing set): SQLite in ``DEDUPE_DATA_DIR``, the Dramatiq worker inside the web
+  process on an in-memory broker, the in-memory channel layer and cache. One process, no services.
+* Services: ``DATABASE_URL`` (PostgreSQL through psycopg 3 with a connection pool) and ``REDIS_URL``
+  (Dramatiq broker, channel layer and cache), with ``web`` (daphne), ``worker`` (rundramatiq) and
+  ``scheduler`` processes.
+
+``DEDUPE_ENVIRONMENT=production`` switches on the production hardening: a real secret key is
+required, cookies are secure, HSTS is sent and logs are JSON.
+
+Paperless's own names are used for the connection (``PAPERLESS_URL``, ``PAPERLESS_API_TOKEN``); all
+our own settings start with ``DEDUPE_``. Every secret can be given as ``<NAME>_FILE`` instead, the
+path of a file holding it (Docker secrets).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.FileAwareEnv()
+
+DEDUPE_ENVIRONMENT = env.str("DEDUPE_ENVIRONMENT", default="development").lower()
+if DEDUPE_ENVIRONMENT not in {"development", "production", "test"}:
+    raise ImproperlyConfigured(
+        f"DEDUPE_ENVIRONMENT must be development, production or test, not {DEDUPE_ENVIRONMENT!r}."
+    )
+PRODUCTION = DEDUPE_ENVIRONMENT == "production"
+TESTING = DEDUPE_ENVIRONMENT == "test"
+
+DEBUG = env.bool("DEDUPE_DEBUG", default=False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEDUPE_DEBUG cannot be on when DEDUPE_ENVIRONMENT=production.")
+
+DATA_DIR = Path(env.str("DEDUPE_DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
+
+# --- Secret key -----------------------------------------------------------------------------------
+# The secret key also derives the key that encrypts the Paperless token and OpenAI key stored in the
+# database, so it must stay the same across restarts. Outside production a random one is created on
+# first start and kept in the data directory; production refuses to start without a real one.
+MAKE_KEY_HINT = (
+    "Generate one with:  python -c 'import secrets; print(secrets.token_urlsafe(50))'  and pass it "
+    "as DEDUPE_SECRET_KEY, or put it in a file and set DEDUPE_SECRET_KEY_FILE to its path."
+)
+INSECURE_KEY_MARKERS = ("django-insecure", "change-me", "changeme", "secret", "dev-key")
+
+
+def _load_secret_key() -> str:
+    key = env.str("DEDUPE_SECRET_KEY", default="").strip()
+    if PRODUCTION:
+        if not key:
+            raise ImproperlyConfigured(f"DEDUPE_SECRET_KEY is not set. {MAKE_KEY_HINT}")
+        lowered = key.lower()
+        if len(key) < 50 or len(set(key)) < 5 or any(m in lowered for m in INSECURE_KEY_MARKERS):
+            raise ImproperlyConfigured(
+                "DEDUPE_SECRET_KEY looks like a default or weak key (it must be at least 50 "
+                f"random characters). {MAKE_KEY_HINT}"
+            )
+        return key
+    if key:
+        return key
+    key_file = DATA_DIR / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+SECRET_KEY = _load_secret_key()
+
+ALLOWED_HOSTS = env.list(
+    "DEDUPE_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "DEDUPE_ALLOWED_HOSTS is not set: list the host names this app is served under, "
+        "e.g. DEDUPE_ALLOWED_HOSTS=dedupe.example.lan"
+    )
+CSRF_TRUSTED_ORIGINS = env.list("DEDUPE_CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- Services -------------------------------------------------------------------------------------
+DATABASE_URL = env.str("DATABASE_URL", default="")
+REDIS_URL = env.str("REDIS_URL", default="")
+
+# The embedded worker runs Dramatiq inside the web process on an in-memory broker. It is the
+# default without Redis; with Redis the separate `worker` process does the work.
+EMBEDDED_WORKER = env.bool("DEDUPE_EMBEDDED_WORKER", default=not REDIS_URL)
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "template_partials",
+    "channels",
+    "django_dramatiq",
+    "django_prometheus",
+    "health_check",
+    "dedupe_project",
+    "processing",
+    "documents",
+    "duplicates",
+    "ai_review",
+    "webhooks",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dedupe_project.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+INSTALLED_APPS.insert(INSTALLED_APPS.index("django_htmx"), "csp")
+
+ROOT_URLCONF = "dedupe_project.urls"
+ASGI_APPLICATION = "dedupe_project.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "dedupe_project.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+_default_sqlite = f"sqlite:///{DATA_DIR / 'dedupe.sqlite3'}"
+DATABASES = {"default": env.db_url_config(DATABASE_URL or _default_sqlite)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg 3's pool: connections are reused across requests and worker threads.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DEDUPE_DB_POOL_MIN", default=1),
+        "max_size": env.int("DEDUPE_DB_POOL_MAX", default=10),
+        "timeout": 20,
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets the embedded worker write while pages read; IMMEDIATE avoids "database is
+        # locked" on lock upgrades between the web and worker threads.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    # A file, not memory, so the app started as a subprocess by the tests sees the same data.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-dedupe.sqlite3")}
+DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "dedupe",
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "dedupe:channels"},
+        }
+    }
+    DRAMATIQ_BROKER = {
+        "BROKER": "dramatiq.brokers.redis.RedisBroker",
+        "OPTIONS": {"url": REDIS_URL, "namespace": env.str("DEDUPE_QUEUE_NAMESPACE", "dedupe")},
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    DRAMATIQ_BROKER = {"BROKER": "dramatiq.brokers.stub.StubBroker", "OPTIONS": {}}
+
+DRAMATIQ_BROKER["MIDDLEWARE"] = [
+    "dramatiq.middleware.AgeLimit",
+    "dramatiq.middleware.TimeLimit",
+    "dramatiq.middleware.Callbacks",
+    "dramatiq.middleware.Retries",
+    "django_dramatiq.middleware.DbConnectionsMiddleware",
+]
+DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
+# Queues, one per kind of work so a long analysis never starves an action (STYLE.md).
+DEDUPE_QUEUES = ("sync", "analysis", "actions", "ai", "maintenance")
+
+# --- Auth -----------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+ADMIN_USERNAME = env.str("DEDUPE_ADMIN_USERNAME", default="")
+ADMIN_PASSWORD = env.str("DEDUPE_ADMIN_PASSWORD", default="")
+ADMIN_EMAIL = env.str("DEDUPE_ADMIN_EMAIL", default="")
+
+# --- Security headers -----------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+if env.bool("DEDUPE_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if PRODUCTION:
+    # Secure by default; an operator serving plain HTTP on a trusted LAN can relax these
+    # explicitly (and `check --deploy` will then say so).
+    _secure = env.bool("DEDUPE_SECURE_COOKIES", default=True)
+    SESSION_COOKIE_SECURE = _secure
+    CSRF_COOKIE_SECURE = _secure
+    SECURE_SSL_REDIRECT = env.bool("DEDUPE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("DEDUPE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DEDUPE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("DEDUPE_HSTS_PRELOAD", default=False)
+    # Health, metrics and webhooks are called over plain HTTP inside the Compose network.
+    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$", r"^webhooks/"]
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# --- Internationalisation -------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("DEDUPE_TIME_ZONE", default=env.str("PAPERLESS_TIME_ZONE", default="UTC"))
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env.str("DEDUPE_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves from the finders here
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# --- Paperless and our tunables that are not per-user configuration -------------------------------
+PAPERLESS_URL = env.str("PAPERLESS_URL", default="")
+PAPERLESS_API_TOKEN = env.str("PAPERLESS_API_TOKEN", default="")
+PAPERLESS_TIMEOUT = env.float("DEDUPE_PAPERLESS_TIMEOUT", default=30.0)
+PAPERLESS_VERIFY_TLS = env.bool("DEDUPE_PAPERLESS_VERIFY_TLS", default=True)
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+
+METRICS_TOKEN = env.str("DEDUPE_METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("DEDUPE_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+WEBHOOK_SECRET = env.str("DEDUPE_WEBHOOK_SECRET", default="")
+
+# A job whose worker has not reported for this long is considered dead.
+JOB_STALE_AFTER_SECONDS = env.int("DEDUPE_JOB_STALE_AFTER_SECONDS", default=300)
+
+# --- Logging --------------------------------------------------------------------------------------
+LOG_LEVEL = env.str("DEDUPE_LOG_LEVEL", default="INFO").upper()
+LOG_FORMAT = env.str("DEDUPE_LOG_FORMAT", default="json" if PRODUCTION else "console")
+
+from dedupe_project.logging import build_logging_config  # noqa: E402
+
+LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
+
+EMBEDDED_WORKER_THREADS = env.int("DEDUPE_EMBEDDED_WORKER_THREADS", default=2)
+WHITENOISE_USE_FINDERS = not PRODUCTION

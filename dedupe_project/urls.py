@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+
+from dedupe_project import health, views
+from dedupe_project.api import api
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("setup/", views.first_run, name="first-run"),
+    path("settings/", views.settings_page, name="settings"),
+    path("settings/reset/", views.settings_reset, name="settings-reset"),
+    path("settings/connection/", views.connection_page, name="connection"),
+    path("settings/api-tokens/", views.api_tokens, name="api-tokens"),
+    path(
+        "settings/api-tokens/<int:token_id>/delete/",
+        views.api_token_delete,
+        name="api-token-delete",
+    ),
+    path("jobs/", include("processing.urls")),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("health/live", health.liveness, name="health-live"),
+    path("health/ready", login_not_required(health.ReadinessView.as_view()), name="health-ready"),
+    path("metrics", views.metrics, name="metrics"),
+]

@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import hmac
+import ipaddress
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+from django_prometheus.exports import ExportToDjangoView
+
+from dedupe_project.forms import ApiTokenForm, ConfigurationForm, ConnectionForm, FirstAdminForm
+from dedupe_project.models import ApiToken, Configuration
+from processing.models import Job
+
+
+def no_users_yet() -> bool:
+    return not get_user_model().objects.exists()
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page, pointing a fresh install to the first-run page."""
+
+    def get_context_data(self, **kwargs: object) -> dict[str, object]:
+        return {**super().get_context_data(**kwargs), "first_run_available": no_users_yet()}
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def first_run(request: HttpRequest) -> HttpResponse:
+    """Create the first (admin) account. Only exists while there is no account at all."""
+    if not no_users_yet():
+        raise Http404("An account already exists.")
+    form = FirstAdminForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            if not no_users_yet():
+                raise Http404("An account already exists.")
+            user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome! Connect your Paperless server to get started.")
+        return redirect("connection")
+    return render(request, "first_run.html", {"form": form})
+
+
+@require_http_methods(["GET"])
+def dashboard(request: HttpRequest) -> HttpResponse:
+    from documents.connection import connection_settings
+
+    Job.objects.mark_stale()
+    context = {
+        "connection": connection_settings(),
+        "active_jobs": Job.objects.active().select_related("created_by")[:10],
+        "recent_jobs": Job.objects.select_related("created_by")[:5],
+    }
+    return render(request, "dashboard.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def settings_page(request: HttpRequest) -> HttpResponse:
+    config = Configuration.objects.get_solo()
+    form = ConfigurationForm(request.POST or None, instance=config)
+    if request.method == "POST":
+        if form.is_valid():
+            form.instance.updated_by = request.user
+            form.save()
+            messages.success(request, "Settings saved.")
+            return redirect("settings")
+        messages.error(request, "Nothing was saved: correct the fields marked below.")
+    template = "settings.html#settings-form" if request.htmx else "settings.html"
+    context = {"form": form, "openai_hint": config.secret_hint("openai_api_key")}
+    return render(request, template, context, status=422 if form.errors else 200)
+
+
+@require_http_methods(["POST"])
+def settings_reset(request: HttpRequest) -> HttpResponse:
+    Configuration.objects.get_solo().reset(user=request.user)
+    messages.success(request, "All settings are back to their defaults.")
+    return redirect("settings")
+
+
+@require_http_methods(["GET", "POST"])
+def connection_page(request: HttpRequest) -> HttpResponse:
+    from documents.connection import check_connection, connection_settings
+
+    current = connection_settings()
+    config = Configuration.objects.get_solo()
+    form = ConnectionForm(request.POST or None, initial={"url": current.url})
+    result = None
+    if request.method == "POST" and form.is_valid():
+        url = form.cleaned_data["url"]
+        token = form.cleaned_data["token"] or current.token
+        if not token:
+            form.add_error("token", "Enter the API token from your Paperless profile.")
+        else:
+            result = check_connection(url=url, token=token)
+            if "save" in request.POST:
+                if result.ok:
+                    changes = {"paperless_url": url}
+                    if form.cleaned_data["token"]:
+                        changes["paperless_token"] = form.cleaned_data["token"]
+                    config.apply(changes, user=request.user)
+                    messages.success(request, "Connection saved.")
+                    return redirect("connection")
+                messages.error(request, "Not saved: the connection test failed.")
+    context = {
+        "form": form,
+        "current": current,
+        "result": result,
+        "token_hint": config.secret_hint("paperless_token"),
+    }
+    template = "connection.html#connection-result" if request.htmx else "connection.html"
+    return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    form = ApiTokenForm(request.POST or None)
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        _, new_token = ApiToken.issue(user=request.user, name=form.cleaned_data["name"])
+        form = ApiTokenForm()
+    tokens = ApiToken.objects.filter(user=request.user)
+    return render(
+        request, "api_tokens.html", {"form": form, "tokens": tokens, "new_token": new_token}
+    )
+
+
+@require_http_methods(["POST"])
+def api_token_delete(request: HttpRequest, token_id: int) -> HttpResponse:
+    ApiToken.objects.filter(user=request.user, pk=token_id).delete()
+    messages.success(request, "Token revoked.")
+    return redirect("api-tokens")
+
+
+def _client_ip_allowed(request: HttpRequest) -> bool:
+    try:
+        client = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    for allowed in settings.METRICS_ALLOWED_IPS:
+        try:
+            if client in ipaddress.ip_network(allowed, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+@login_not_required
+@require_http_methods(["GET"])
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics, for a scraper holding the metrics token or on the allow-list."""
+    token = settings.METRICS_TOKEN
+    auth = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(auth.encode(), f"Bearer {token}".encode()):
+        return ExportToDjangoView(request)
+    if _client_ip_allowed(request):
+        return ExportToDjangoView(request)
+    return HttpResponseForbidden(
+        "Metrics need the metrics token (Authorization: Bearer ...) or an allowed address.",
+        content_type="text/plain",
+    )

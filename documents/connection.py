@@ -1,0 +1,135 @@
+"""Where the Paperless connection comes from, and the one way to get a client for it.
+
+The environment (``PAPERLESS_URL``, ``PAPERLESS_API_TOKEN``, as Paperless itself names them) wins
+over what was entered on the settings page, so an operator's Compose file is never silently
+overridden from the UI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from documents.paperless import ConnectionInfo, PaperlessClient
+
+
+class ConnectionNotConfigured(Exception):
+    def __init__(self) -> None:
+        super().__init__(
+            "No Paperless connection is configured: enter its URL and API token on the "
+            "connection page, or set PAPERLESS_URL and PAPERLESS_API_TOKEN."
+        )
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    url: str
+    token: str
+    url_from_env: bool
+    token_from_env: bool
+    timeout: float
+    requests_per_second: float
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url and self.token)
+
+
+def connection_settings() -> ConnectionSettings:
+    from dedupe_project.models import Configuration
+
+    config = Configuration.objects.get_solo()
+    token_from_env = bool(settings.PAPERLESS_API_TOKEN)
+    return ConnectionSettings(
+        url=settings.PAPERLESS_URL or config.paperless_url,
+        token=settings.PAPERLESS_API_TOKEN or config.get_secret("paperless_token"),
+        url_from_env=bool(settings.PAPERLESS_URL),
+        token_from_env=token_from_env,
+        timeout=config.paperless_timeout_seconds,
+        requests_per_second=config.paperless_requests_per_second,
+    )
+
+
+def make_client(
+    *, url: str, token: str, timeout: float | None = None, requests_per_second: float = 0
+) -> PaperlessClient:
+    return PaperlessClient(
+        base_url=url,
+        token=token,
+        timeout=timeout or settings.PAPERLESS_TIMEOUT,
+        requests_per_second=requests_per_second or None,
+        verify_tls=settings.PAPERLESS_VERIFY_TLS,
+    )
+
+
+def get_client() -> PaperlessClient:
+    """A client for the configured Paperless. Raises ``ConnectionNotConfigured``."""
+    conn = connection_settings()
+    if not conn.configured:
+        raise ConnectionNotConfigured()
+    return make_client(
+        url=conn.url,
+        token=conn.token,
+        timeout=conn.timeout,
+        requests_per_second=conn.requests_per_second,
+    )
+
+
+def probe_connection(*, url: str | None = None, token: str | None = None) -> ConnectionInfo:
+    """Ask Paperless who it is (version, API version, document count). Raises ``PaperlessError``
+    subclasses with a message a person understands, or ``ConnectionNotConfigured``."""
+    if url is None or token is None:
+        with get_client() as client:
+            return client.connection_info()
+    with make_client(url=url, token=token) as client:
+        return client.connection_info()
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """The outcome of testing a connection, as the connection page and the API show it."""
+
+    ok: bool
+    code: str
+    detail: str
+    paperless_version: str | None = None
+    api_version: int | None = None
+    document_count: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "code": self.code,
+            "detail": self.detail,
+            "paperless_version": self.paperless_version,
+            "api_version": self.api_version,
+            "document_count": self.document_count,
+        }
+
+
+def _error_code(exc: Exception) -> str:
+    name = type(exc).__name__
+    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+    return getattr(exc, "code", None) or snake
+
+
+def check_connection(*, url: str | None = None, token: str | None = None) -> ConnectionCheck:
+    """Test a URL and token (or the configured ones) and never raise: every failure becomes a
+    message a person understands (unreachable, not Paperless, bad token, TLS, ...)."""
+    from documents.paperless import PaperlessError
+
+    try:
+        info = probe_connection(url=url, token=token)
+    except ConnectionNotConfigured as exc:
+        return ConnectionCheck(ok=False, code="not_configured", detail=str(exc))
+    except PaperlessError as exc:
+        return ConnectionCheck(ok=False, code=_error_code(exc), detail=str(exc))
+    return ConnectionCheck(
+        ok=True,
+        code="ok",
+        detail=f"Connected to Paperless-NGX {info.paperless_version}.",
+        paperless_version=info.paperless_version,
+        api_version=info.api_version,
+        document_count=info.document_count,
+    )

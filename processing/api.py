@@ -1,0 +1,83 @@
+"""``/api/jobs``: the processing history, one job, and starting / resuming / cancelling jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from dedupe_project.api import ApiError, ErrorOut
+from processing import jobs
+from processing.models import Job
+
+router = Router()
+
+
+class JobOut(Schema):
+    id: int
+    kind: str
+    status: str
+    progress_done: int
+    progress_total: int | None
+    percent: int | None
+    message: str
+    counts: dict[str, Any]
+    result: dict[str, Any]
+    error: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None
+    attempts: int
+    created_by: str | None
+
+    @staticmethod
+    def resolve_duration_seconds(job: Job) -> float | None:
+        return job.duration.total_seconds() if job.duration else None
+
+    @staticmethod
+    def resolve_created_by(job: Job) -> str | None:
+        return job.created_by.get_username() if job.created_by else None
+
+
+@router.get("", response=list[JobOut], summary="Processing history, newest first")
+@paginate(LimitOffsetPagination)
+def list_jobs(request: HttpRequest, kind: str | None = None, status: str | None = None) -> Any:
+    Job.objects.mark_stale()
+    queryset = Job.objects.select_related("created_by")
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset
+
+
+@router.get("/{job_id}", response={200: JobOut, 404: ErrorOut})
+def get_job(request: HttpRequest, job_id: int) -> Job:
+    return get_object_or_404(Job.objects.select_related("created_by"), pk=job_id)
+
+
+@router.post("/diagnostics", response={202: JobOut}, summary="Check every dependency on a worker")
+def start_diagnostics(request: HttpRequest) -> tuple[int, Job]:
+    return 202, jobs.enqueue(kind=Job.Kind.DIAGNOSTICS, user=request.user)
+
+
+@router.post("/{job_id}/resume", response={202: JobOut, 404: ErrorOut, 409: ErrorOut})
+def resume_job(request: HttpRequest, job_id: int) -> tuple[int, Job]:
+    job = get_object_or_404(Job, pk=job_id)
+    if not jobs.resume(job=job):
+        raise ApiError(
+            status=409, code="not_resumable", detail="Only interrupted or failed jobs can resume."
+        )
+    return 202, job
+
+
+@router.post("/{job_id}/cancel", response={200: JobOut, 404: ErrorOut})
+def cancel_job(request: HttpRequest, job_id: int) -> Job:
+    job = get_object_or_404(Job, pk=job_id)
+    jobs.cancel(job=job)
+    return job

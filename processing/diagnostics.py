@@ -1,0 +1,47 @@
+"""The diagnostics job: runs every readiness check one by one on a worker, reporting progress.
+
+It shows, from the worker's side, that the database, Redis, the channel layer and Paperless can be
+reached, which is what a person wants to know when a sync will not start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from django.db import close_old_connections
+from django.utils.module_loading import import_string
+from health_check.base import HealthCheck
+
+from processing.jobs import JobContext, job_kind
+
+
+def _instantiate(check: Any) -> HealthCheck:
+    options: dict[str, Any] = {}
+    if isinstance(check, tuple):
+        check, options = check
+    if isinstance(check, str):
+        check = import_string(check)
+    return check(**options)
+
+
+@job_kind("diagnostics", queue="maintenance")
+def run_diagnostics(ctx: JobContext) -> dict[str, Any]:
+    from dedupe_project.health import readiness_checks
+
+    checks = [_instantiate(c) for c in readiness_checks()]
+    results: dict[str, str] = {}
+    ctx.progress(done=0, total=len(checks), message="Starting checks", force=True)
+    for index, check in enumerate(checks, start=1):
+        name = type(check).__name__
+        outcome = asyncio.run(check.get_result())
+        close_old_connections()
+        results[name] = "ok" if outcome.error is None else str(outcome.error)
+        failed = sum(1 for value in results.values() if value != "ok")
+        ctx.progress(
+            done=index,
+            message=f"Checked {name}: {results[name]}",
+            counts={"checked": index, "failed": failed},
+            force=True,
+        )
+    return {"checks": results}

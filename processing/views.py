@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from processing import jobs
+from processing.models import Job
+
+
+@require_http_methods(["GET"])
+def history(request: HttpRequest) -> HttpResponse:
+    Job.objects.mark_stale()
+    queryset = Job.objects.select_related("created_by")
+    kind = request.GET.get("kind", "")
+    status = request.GET.get("status", "")
+    if kind in Job.Kind.values:
+        queryset = queryset.filter(kind=kind)
+    if status in Job.Status.values:
+        queryset = queryset.filter(status=status)
+    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "kinds": Job.Kind.choices,
+        "statuses": Job.Status.choices,
+        "kind": kind,
+        "status": status,
+    }
+    template = "processing/history.html#job-table" if request.htmx else "processing/history.html"
+    return render(request, template, context)
+
+
+@require_http_methods(["GET"])
+def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(Job.objects.select_related("created_by"), pk=job_id)
+    if request.htmx:
+        return render(request, "processing/partials/job_progress.html", {"job": job})
+    return render(request, "processing/job_detail.html", {"job": job})
+
+
+@require_http_methods(["POST"])
+def start_diagnostics(request: HttpRequest) -> HttpResponse:
+    job = jobs.enqueue(kind=Job.Kind.DIAGNOSTICS, user=request.user)
+    return redirect("job-detail", job_id=job.pk)
+
+
+@require_http_methods(["POST"])
+def resume_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(Job, pk=job_id)
+    jobs.resume(job=job)
+    return redirect("job-detail", job_id=job.pk)
+
+
+@require_http_methods(["POST"])
+def cancel_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(Job, pk=job_id)
+    jobs.cancel(job=job)
+    return redirect("job-detail", job_id=job.pk)

@@ -44,7 +44,8 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 logger = logging.getLogger(__name__)
@@ -634,9 +635,8 @@ class PaperlessClient:
                 and not isinstance(error, TLSError)
             )
 
-        backoff = wait_exponential_jitter(
-            initial=options.backoff_base, max=options.backoff_max, jitter=options.backoff_base
-        )
+        backoff = wait_exponential(multiplier=options.backoff_base, max=options.backoff_max)
+        backoff += wait_random(0, options.backoff_base)  # jitter: clients do not retry in step
 
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None

@@ -13,6 +13,8 @@ Rules (:func:`compare_identifiers`):
 * A remaining value that is one edit away from a remaining value of the same kind on the other
   side is *near*: possibly one misread character. Values shorter than
   :data:`MIN_NEAR_LENGTH` characters must match exactly, so a near match needs a long value.
+  A value that is a piece of a value on the other side (OCR split or truncated a number) is
+  near as well. Version numbers (``Version 2.1``) must always match exactly.
 * Anything else left on both sides is a *conflict*.
 
 Two documents conflict when there is at least one conflict, or when there are more near values
@@ -26,17 +28,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rapidfuzz.distance import Levenshtein
 
 IDENTIFIERS_VERSION = 1
 MIN_NEAR_LENGTH = 4
+MIN_DAMAGED_LENGTH = 3
 NEAR_PER_EXACT = 4
 
 _DIGITISH = "0-9OoIl|SB"
 _DATE = re.compile(
-    rf"(?<![\w.])(?:[{_DIGITISH}]{{1,2}}[./-][{_DIGITISH}]{{1,2}}[./-][{_DIGITISH}]{{2,4}}"
+    rf"(?<![\w.])(?:[{_DIGITISH}]{{1,2}} ?[./-] ?[{_DIGITISH}]{{1,2}} ?[./-] ?[{_DIGITISH}]{{2,4}}"
     rf"|[{_DIGITISH}]{{4}}-[{_DIGITISH}]{{2}}-[{_DIGITISH}]{{2}})(?![\w])"
 )
 _AMOUNT = re.compile(
@@ -44,6 +48,7 @@ _AMOUNT = re.compile(
     rf"[.,][{_DIGITISH}]{{2}}(?![\w.,]?\d)"
 )
 _REFERENCE = re.compile(r"(?<![\w])(?=[\w/-]*\d[\w/-]*\d[\w/-]*\d)[A-Za-z0-9][\w/-]{3,}(?!\w)")
+_VERSION = re.compile(r"(?i)\b(?:version|fassung|revision|rev\.?|v)\s?(\d+(?:\.\d+)+)\b")
 _TO_DIGIT = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "S": "5", "B": "8"})
 _SEPARATORS = re.compile(r"[\s./,'-]")
 _RUN = re.compile(r"[A-Za-z0-9|]+")
@@ -51,7 +56,7 @@ _RUN = re.compile(r"[A-Za-z0-9|]+")
 
 @dataclass(frozen=True, slots=True)
 class Identifier:
-    kind: str  # "date", "amount" or "ref"
+    kind: str  # "version", "date", "amount" or "ref"
     value: str
 
 
@@ -100,9 +105,13 @@ def extract_identifiers(text: str) -> Counter[Identifier]:
     text = unicodedata.normalize("NFKC", text)
     found: Counter[Identifier] = Counter()
     taken: list[tuple[int, int]] = []
+    for match in _VERSION.finditer(text):
+        found[Identifier("version", match.group(1))] += 1
+        taken.append(match.span())
     for kind, pattern in (("date", _DATE), ("amount", _AMOUNT)):
         for match in pattern.finditer(text):
-            if not any(char.isdigit() for char in match.group(0)):
+            overlaps = any(match.start() < end and start < match.end() for start, end in taken)
+            if overlaps or not any(char.isdigit() for char in match.group(0)):
                 continue
             found[Identifier(kind, _canonical(match.group(0)))] += 1
             taken.append(match.span())
@@ -116,27 +125,46 @@ def extract_identifiers(text: str) -> Counter[Identifier]:
     return found
 
 
+def _take_partner(
+    ident: Identifier, candidates: list[Identifier], *, accept: Callable[[str, str], bool]
+) -> bool:
+    for other in candidates:
+        if accept(ident, other):
+            candidates.remove(other)
+            return True
+    return False
+
+
+def _one_edit(left: Identifier, right: Identifier) -> bool:
+    return (
+        left.kind == right.kind
+        and left.kind != "version"
+        and min(len(left.value), len(right.value)) >= MIN_NEAR_LENGTH
+        and Levenshtein.distance(left.value, right.value, score_cutoff=1) <= 1
+    )
+
+
+def _damaged(left: Identifier, right: Identifier) -> bool:
+    """One value is a piece of the other: OCR split or truncated a number."""
+    if "version" in (left.kind, right.kind):
+        return False
+    short, long_ = sorted((left.value, right.value), key=len)
+    return len(short) >= MIN_DAMAGED_LENGTH and short in long_
+
+
 def _pair_near(left: list[Identifier], right: list[Identifier]) -> tuple[int, int]:
-    """Match leftovers one edit apart; return (near, unmatched pairs that conflict)."""
+    """Match leftovers that one misread explains; return (near, conflicts)."""
     near = 0
     unmatched_right = list(right)
     unmatched_left: list[Identifier] = []
-    for ident in left:
-        partner = next(
-            (
-                other
-                for other in unmatched_right
-                if other.kind == ident.kind
-                and min(len(other.value), len(ident.value)) >= MIN_NEAR_LENGTH
-                and Levenshtein.distance(other.value, ident.value, score_cutoff=1) <= 1
-            ),
-            None,
-        )
-        if partner is None:
-            unmatched_left.append(ident)
-        else:
-            unmatched_right.remove(partner)
-            near += 1
+    for accept in (_one_edit, _damaged):
+        unmatched_left = []
+        for ident in left:
+            if _take_partner(ident, unmatched_right, accept=accept):
+                near += 1
+            else:
+                unmatched_left.append(ident)
+        left = unmatched_left
     kinds_left = Counter(ident.kind for ident in unmatched_left)
     kinds_right = Counter(ident.kind for ident in unmatched_right)
     conflicts = sum(min(count, kinds_right[kind]) for kind, count in kinds_left.items())

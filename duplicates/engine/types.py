@@ -10,6 +10,11 @@ from typing import Any
 DocId = Hashable
 
 
+def id_sort_key(doc_id: DocId) -> tuple[str, str]:
+    """A total order over ids of any type (ints sort numerically among themselves)."""
+    return (type(doc_id).__name__, f"{doc_id!s:>20}")
+
+
 @dataclass(slots=True)
 class DocFeatures:
     """Everything the engine knows about one document.

@@ -13,7 +13,8 @@ positives
 hard negatives
     ``template_bill`` (monthly bills of one template with other dates, amounts and numbers; one
     bill of each family also has a rescan, the only true pair there), ``licence_revision``
-    (one licence in two versions).
+    (one licence in two versions), ``form_letter`` (one circular letter to several people, same
+    date and sender, a personal middle part; nothing but the text tells them apart).
 ``background``
     unrelated letters from the same correspondents and document types.
 
@@ -39,7 +40,7 @@ POSITIVE_KINDS = (
     "rescan_1", "rescan_3", "rescan_5", "rescan_8", "rescan_10", "reflow", "stamped",
     "extract", "missing_pages", "exact_copy", "resaved", "image_only", "misread_digit",
 )  # fmt: skip
-NEGATIVE_KINDS = ("template_bill", "licence_revision")
+NEGATIVE_KINDS = ("template_bill", "licence_revision", "form_letter")
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
@@ -409,6 +410,28 @@ def _licence_case(builder: _Builder) -> None:
         builder.add(cluster=builder.new_cluster(), kind="licence_revision", **fields)
 
 
+def _form_letter_family(builder: _Builder, *, letters: int = 3) -> None:
+    """One circular letter sent to several people: shared boilerplate, personal middle part."""
+    rng = builder.rng
+    opening = builder.writer.paragraph(80)
+    closing = builder.writer.paragraph(120)
+    correspondent, doc_type = rng.randint(1, 12), rng.randint(1, 5)
+    sent = builder.some_date()
+    for _ in range(letters):
+        personal = builder.writer.paragraph(rng.randint(60, 110))
+        words = " ".join([*opening, *personal, *closing]).split()
+        text = ocr_noise(_layout(words, rng, width=70, hyphenate=True), rate=0.02, rng=rng)
+        fields = builder.metadata(pages=1, text=text)
+        fields.update(
+            correspondent_id=correspondent,
+            document_type_id=doc_type,
+            created=sent,
+            title="Rundschreiben",
+            original_file_name="rundschreiben.pdf",
+        )
+        builder.add(cluster=builder.new_cluster(), kind="form_letter", **fields)
+
+
 def generate_corpus(*, seed: int = 7, per_kind: int = 40, background: int = 300) -> LabelledCorpus:
     """The labelled corpus: ``per_kind`` cases of every kind plus unrelated background documents."""
     builder = _Builder(seed)
@@ -422,6 +445,8 @@ def generate_corpus(*, seed: int = 7, per_kind: int = 40, background: int = 300)
         _template_family(builder)
     for _ in range(per_kind):
         _licence_case(builder)
+    for _ in range(max(1, per_kind // 2)):
+        _form_letter_family(builder)
     for _ in range(background):
         _add_original(builder, kind="background", pages=builder.rng.randint(1, 3))
     return builder.corpus

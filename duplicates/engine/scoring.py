@@ -12,9 +12,11 @@ The formula, in words:
   containment path (an extract or a scan with missing pages is contained in the other
   document; only used when the texts differ in length). When a text is too short to be
   reliable, content is the image similarity (perceptual hashes) alone.
-* Confidence is the weighted mean of content (weight ``weights["content"]``) and the metadata
-  factors (correspondent, document type, created date, page count, size, title, file name, and
-  the image when the texts are reliable), each with its own weight.
+* Metadata can only lower that: confidence is ``content * (1 - m + m * metadata)`` where
+  ``metadata`` is the weighted mean of the metadata factors present (correspondent, document
+  type, created date, page count, size, title, file name, and the image when the texts are
+  reliable; each with its own weight) and ``m = weights["metadata"]`` is how much metadata
+  counts at all. Same metadata never makes two different texts duplicates.
 * An identical checksum means the same file: confidence 1.
 * A conflict found by the discriminative check (other dates, amounts or reference numbers)
   multiplies confidence by ``1 - weights["discriminative"]``.
@@ -53,8 +55,8 @@ FACTORS = CONTENT_FACTORS + METADATA_FACTORS + RULE_FACTORS
 INFO_FACTORS = ("text_reliable", "length_ratio")
 
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "content": 3.0,
-    "jaccard": 1.0,
+    "metadata": 0.3,
+    "jaccard": 0.5,
     "fuzzy": 2.0,
     "containment": 1.0,
     "image": 0.3,
@@ -76,18 +78,18 @@ class ScoringConfig:
 
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     enabled: frozenset[str] = frozenset(FACTORS)
-    threshold: float = 0.65
+    threshold: float = 0.7
     short_text_tokens: int = 25
-    jaccard_full: float = 0.55
-    fuzzy_floor: float = 0.5
-    fuzzy_full: float = 0.92
-    containment_floor: float = 0.15
-    containment_full: float = 0.6
+    jaccard_full: float = 0.6
+    fuzzy_floor: float = 0.75
+    fuzzy_full: float = 0.96
+    containment_floor: float = 0.55
+    containment_full: float = 0.85
     containment_max_length_ratio: float = 0.9
     created_days_zero: int = 45
 
     def weight(self, name: str) -> float:
-        if name != "content" and name not in self.enabled:
+        if name != "metadata" and name not in self.enabled:
             return 0.0
         return float(self.weights.get(name, 0.0))
 
@@ -247,22 +249,22 @@ def confidence(
     """
     if config.weight("checksum") > 0 and factors.get("checksum") == 1.0:
         return 1.0
-    numerator = denominator = 0.0
     content = _content(factors, config)
-    if content is not None:
-        numerator += config.weight("content") * content
-        denominator += config.weight("content")
+    if content is None:
+        return 0.0
     metadata = list(METADATA_FACTORS)
     if factors.get("text_reliable"):
         metadata.append("image")
+    numerator = denominator = 0.0
     for name in metadata:
         value, weight = factors.get(name), config.weight(name)
         if value is not None and weight > 0:
             numerator += weight * value
             denominator += weight
-    score = numerator / denominator if denominator else 0.0
-    if content is None:
-        score = min(score, 0.5)
+    score = content
+    if denominator:
+        influence = min(1.0, config.weight("metadata"))
+        score *= 1.0 - influence + influence * numerator / denominator
     if veto and factors.get("discriminative") == 0.0:
         score *= 1.0 - min(1.0, config.weight("discriminative"))
     return round(score, 6)

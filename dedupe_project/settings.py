@@ -182,23 +182,25 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# One prefix for everything we keep in Redis, so several installs (or test runs) can share one.
+REDIS_PREFIX = env.str("DEDUPE_REDIS_PREFIX", default="dedupe")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "dedupe",
+            "KEY_PREFIX": REDIS_PREFIX,
         }
     }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "dedupe:channels"},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:channels"},
         }
     }
     DRAMATIQ_BROKER = {
         "BROKER": "dramatiq.brokers.redis.RedisBroker",
-        "OPTIONS": {"url": REDIS_URL, "namespace": env.str("DEDUPE_QUEUE_NAMESPACE", "dedupe")},
+        "OPTIONS": {"url": REDIS_URL, "namespace": f"{REDIS_PREFIX}:queues"},
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -252,6 +254,10 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env.int("DEDUPE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DEDUPE_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env.bool("DEDUPE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is for public domains submitted to the browsers' list; a home-lab host name
+        # can't be, so its absence is not a problem to warn about.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     # Health, metrics and webhooks are called over plain HTTP inside the Compose network.
     SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$", r"^webhooks/"]
 

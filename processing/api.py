@@ -7,7 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from dedupe_project.api import ApiError, ErrorOut
@@ -56,27 +56,27 @@ def list_jobs(request: HttpRequest, kind: str | None = None, status: str | None 
     return queryset
 
 
-@router.get("/{job_id}", response={200: JobOut, 404: ErrorOut})
+@router.get("/{int:job_id}", response={200: JobOut, 404: ErrorOut})
 def get_job(request: HttpRequest, job_id: int) -> Job:
     return get_object_or_404(Job.objects.select_related("created_by"), pk=job_id)
 
 
 @router.post("/diagnostics", response={202: JobOut}, summary="Check every dependency on a worker")
-def start_diagnostics(request: HttpRequest) -> tuple[int, Job]:
-    return 202, jobs.enqueue(kind=Job.Kind.DIAGNOSTICS, user=request.user)
+def start_diagnostics(request: HttpRequest) -> Status:
+    return Status(202, jobs.enqueue(kind=Job.Kind.DIAGNOSTICS, user=request.user))
 
 
-@router.post("/{job_id}/resume", response={202: JobOut, 404: ErrorOut, 409: ErrorOut})
-def resume_job(request: HttpRequest, job_id: int) -> tuple[int, Job]:
+@router.post("/{int:job_id}/resume", response={202: JobOut, 404: ErrorOut, 409: ErrorOut})
+def resume_job(request: HttpRequest, job_id: int) -> Status:
     job = get_object_or_404(Job, pk=job_id)
     if not jobs.resume(job=job):
         raise ApiError(
             status=409, code="not_resumable", detail="Only interrupted or failed jobs can resume."
         )
-    return 202, job
+    return Status(202, job)
 
 
-@router.post("/{job_id}/cancel", response={200: JobOut, 404: ErrorOut})
+@router.post("/{int:job_id}/cancel", response={200: JobOut, 404: ErrorOut})
 def cancel_job(request: HttpRequest, job_id: int) -> Job:
     job = get_object_or_404(Job, pk=job_id)
     jobs.cancel(job=job)

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from dedupe_project.models import Configuration
+
+pytestmark = pytest.mark.django_db
+
+
+def test_get_returns_defaults_on_a_fresh_install(auth_client):
+    body = auth_client.get("/api/config").json()
+    assert body["groups_per_page"] == 50
+    assert body["dry_run"] is True
+    assert body["paperless_token_set"] is False
+    assert set(body["factor_weights"]) == {"text", "fuzzy", "metadata", "filename", "image"}
+
+
+def test_update_returns_the_whole_configuration(auth_client):
+    response = auth_client.patch(
+        "/api/config", data={"groups_per_page": 200}, content_type="application/json"
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["groups_per_page"] == 200
+    assert "duplicate_threshold" in body and "factor_weights" in body
+    assert Configuration.objects.get_solo().groups_per_page == 200
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"groups_per_page": 5}, "groups_per_page"),
+        ({"groups_per_page": 501}, "groups_per_page"),
+        ({"duplicate_threshold": 1.5}, "duplicate_threshold"),
+        ({"sync_interval_minutes": 3}, "sync_interval_minutes"),
+        ({"paperless_url": "not a url"}, "paperless_url"),
+        ({"groups_per_page": "many"}, "groups_per_page"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_update_rejects_nonsense_with_field_errors_and_keeps_the_old_values(
+    auth_client, changes, field
+):
+    before = Configuration.objects.get_solo().as_dict()
+    response = auth_client.patch("/api/config", data=changes, content_type="application/json")
+    if field == "colour":
+        # Unknown keys are not part of the schema: pydantic ignores them, nothing changes.
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 422
+        body = response.json()
+        assert body["code"] == "validation_error"
+        assert field in body["field_errors"], body
+    after = Configuration.objects.get_solo().as_dict()
+    assert {k: v for k, v in after.items() if k != "updated_at"} == {
+        k: v for k, v in before.items() if k != "updated_at"
+    }
+
+
+def test_factor_weights_must_leave_one_factor_on(auth_client):
+    weights = {
+        name: {"weight": 0.2, "enabled": False}
+        for name in ("text", "fuzzy", "metadata", "filename", "image")
+    }
+    response = auth_client.post(
+        "/api/config/validate", data={"factor_weights": weights}, content_type="application/json"
+    )
+    assert response.json()["valid"] is False
+    assert "factor_weights" in response.json()["field_errors"]
+
+
+def test_validate_does_not_save(auth_client):
+    response = auth_client.post(
+        "/api/config/validate", data={"groups_per_page": 100}, content_type="application/json"
+    )
+    assert response.json() == {"valid": True, "field_errors": {}}
+    assert Configuration.objects.get_solo().groups_per_page == 50
+
+
+def test_reset_and_defaults(auth_client):
+    auth_client.patch(
+        "/api/config",
+        data={"groups_per_page": 300, "dry_run": False},
+        content_type="application/json",
+    )
+    assert auth_client.get("/api/config/defaults").json()["groups_per_page"] == 50
+    body = auth_client.post("/api/config/reset").json()
+    assert body["groups_per_page"] == 50 and body["dry_run"] is True
+
+
+def _settings_post(**overrides):
+    data = {
+        "duplicate_threshold": "0.8",
+        "groups_per_page": "100",
+        "dry_run": "on",
+        "dry_run_tag_name": "dedupe:would-delete",
+        "sync_interval_minutes": "30",
+        "paperless_requests_per_second": "0",
+        "paperless_timeout_seconds": "30",
+        "thumbnail_cache_mb": "512",
+    }
+    for name in ("text", "fuzzy", "metadata", "filename", "image"):
+        data[f"factor_{name}_enabled"] = "on"
+        data[f"factor_{name}_weight"] = "0.2"
+    data.update(overrides)
+    return data
+
+
+def test_settings_page_saves_valid_form(auth_client):
+    data = _settings_post(factor_filename_enabled="")
+    del data["factor_filename_enabled"]
+    response = auth_client.post(reverse("settings"), data)
+    assert response.status_code == 302
+    config = Configuration.objects.get_solo()
+    assert config.groups_per_page == 100
+    assert config.factor_weights["filename"] == {"weight": 0.2, "enabled": False}
+
+
+def test_settings_page_shows_field_errors_full_page_and_htmx(auth_client):
+    data = _settings_post(groups_per_page="7")
+    full = auth_client.post(reverse("settings"), data)
+    assert full.status_code == 422
+    assert b"<html" in full.content and b"Ensure this value is greater than or equal to 10" in (
+        full.content
+    )
+    partial = auth_client.post(reverse("settings"), data, HTTP_HX_REQUEST="true")
+    assert partial.status_code == 422
+    assert b"<html" not in partial.content
+    assert b'id="settings-form"' in partial.content
+    assert Configuration.objects.get_solo().groups_per_page == 50

@@ -16,7 +16,7 @@ from health_check.base import HealthCheck
 from processing.jobs import JobContext, job_kind
 
 
-def _instantiate(check: Any) -> HealthCheck:
+def instantiate_check(check: Any) -> HealthCheck:
     options: dict[str, Any] = {}
     if isinstance(check, tuple):
         check, options = check
@@ -29,7 +29,7 @@ def _instantiate(check: Any) -> HealthCheck:
 def run_diagnostics(ctx: JobContext) -> dict[str, Any]:
     from dedupe_project.health import readiness_checks
 
-    checks = [_instantiate(c) for c in readiness_checks()]
+    checks = [instantiate_check(c) for c in readiness_checks()]
     results: dict[str, str] = {}
     ctx.progress(done=0, total=len(checks), message="Starting checks", force=True)
     for index, check in enumerate(checks, start=1):

@@ -36,7 +36,7 @@ class Command(BaseCommand):
 
     def _live(self, *, port: int, timeout: float) -> None:
         hosts = [h for h in settings.ALLOWED_HOSTS if h not in ("*", "")] or ["127.0.0.1"]
-        request = urllib.request.Request(  # noqa: S310 (fixed http URL on loopback)
+        request = urllib.request.Request(
             f"http://127.0.0.1:{port}/health/live", headers={"Host": hosts[0].lstrip(".")}
         )
         try:

@@ -52,7 +52,7 @@ SCHEME = "affine32"
 SHINGLE_HASHES = ("tokmix", "sha1")
 _MAGIC = b"PDS1"
 _HEADER = struct.Struct("<4sBBqIBHHH16sII")
-_MAX_ROWS_PER_CHUNK = 4096
+_MAX_ROWS_PER_CHUNK = 8192
 _VOCAB_LIMIT = 2_000_000
 _MIX_MULTIPLIER = np.uint32(0x9E3779B1)
 _ANCHOR_MULTIPLIER = np.uint32(0x2545F491)
@@ -167,8 +167,10 @@ def _short_shingle_hash(tokens: list[str], *, params: SignatureParams) -> np.nda
     return _combine_token_hashes(_TOKEN_HASHER.hashes(tokens), size=len(tokens))
 
 
-def shingle_hashes(tokens: list[str], *, params: SignatureParams) -> np.ndarray:
-    """Sorted unique 32-bit shingle hashes of one token list."""
+def shingle_hashes(
+    tokens: list[str], *, params: SignatureParams, unique: bool = True
+) -> np.ndarray:
+    """32-bit shingle hashes of one token list (sorted and unique unless ``unique=False``)."""
     size = params.shingle_size
     if not tokens:
         return np.empty(0, dtype=np.uint32)
@@ -185,7 +187,7 @@ def shingle_hashes(tokens: list[str], *, params: SignatureParams) -> np.ndarray:
         )
     else:
         values = _combine_token_hashes(_TOKEN_HASHER.hashes(tokens), size=size)
-    return np.unique(values)
+    return np.unique(values) if unique else values
 
 
 def shingle_hashfunc(params: SignatureParams) -> Callable[[bytes], int]:
@@ -217,31 +219,33 @@ def minhash_batch(shingle_sets: Sequence[np.ndarray], *, params: SignatureParams
     """MinHash values (n, num_perm) uint32 for many shingle-hash arrays at once.
 
     The shingle hashes of all documents are concatenated, mixed and permuted in chunks of about
-    :data:`_MAX_ROWS_PER_CHUNK` rows (small enough to stay in cache), and the per-document
-    minimum is taken with ``numpy.minimum.reduceat``.
+    :data:`_MAX_ROWS_PER_CHUNK` shingles (a ``(num_perm, chunk)`` block small enough to stay in
+    cache), and the per-document minimum is taken with ``numpy.minimum.reduceat`` along the
+    contiguous axis.
     """
     a, b = permutations(num_perm=params.num_perm, seed=params.seed)
-    result = np.full((len(shingle_sets), params.num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    result = np.full((params.num_perm, len(shingle_sets)), np.uint32(0xFFFFFFFF), dtype=np.uint32)
     lengths = np.fromiter((len(s) for s in shingle_sets), dtype=np.int64, count=len(shingle_sets))
     filled = np.flatnonzero(lengths)
     if not len(filled):
-        return result
+        return np.ascontiguousarray(result.T)
     values = fmix32(np.concatenate([shingle_sets[i] for i in filled]))
     ends = np.cumsum(lengths[filled])
     starts = ends - lengths[filled]
-    buffer = np.empty((max(_MAX_ROWS_PER_CHUNK, int(lengths.max())), params.num_perm), np.uint32)
+    buffer = np.empty((params.num_perm, max(_MAX_ROWS_PER_CHUNK, int(lengths.max()))), np.uint32)
+    a_column, b_column = a[:, None], b[:, None]
     first = 0
     while first < len(filled):
         last = int(np.searchsorted(ends, starts[first] + _MAX_ROWS_PER_CHUNK, side="right"))
         last = max(last, first + 1)
         chunk = values[starts[first] : ends[last - 1]]
-        permuted = buffer[: len(chunk)]
-        np.multiply(chunk[:, None], a[None, :], out=permuted)
-        np.add(permuted, b[None, :], out=permuted)
+        permuted = buffer[:, : len(chunk)]
+        np.multiply(a_column, chunk[None, :], out=permuted)
+        np.add(permuted, b_column, out=permuted)
         offsets = starts[first:last] - starts[first]
-        result[filled[first:last]] = np.minimum.reduceat(permuted, offsets, axis=0)
+        result[:, filled[first:last]] = np.minimum.reduceat(permuted, offsets, axis=1)
         first = last
-    return result
+    return np.ascontiguousarray(result.T)
 
 
 def compute_sketches(
@@ -249,12 +253,14 @@ def compute_sketches(
 ) -> list[Sketch]:
     """Sketches of many texts: the batch MinHash plus anchors, token counts and text hashes."""
     token_lists = [normalise_tokens(text) for text in texts]
-    shingle_sets = [shingle_hashes(tokens, params=params) for tokens in token_lists]
+    shingle_sets = [
+        shingle_hashes(tokens, params=params, unique=keep_shingles) for tokens in token_lists
+    ]
     minhashes = minhash_batch(shingle_sets, params=params)
     return [
         Sketch(
             minhash=minhashes[i],
-            anchors=_anchors(shingle_sets[i], rate=params.anchor_rate),
+            anchors=np.unique(_anchors(shingle_sets[i], rate=params.anchor_rate)),
             token_count=len(token_lists[i]),
             text_hash=text_hash(texts[i]),
             shingles=shingle_sets[i] if keep_shingles else None,

@@ -13,6 +13,8 @@ from django.conf import settings
 
 from documents.paperless import ConnectionInfo, PaperlessClient
 
+PROBE_TIMEOUT = 10.0
+
 
 class ConnectionNotConfigured(Exception):
     def __init__(self) -> None:
@@ -52,7 +54,12 @@ def connection_settings() -> ConnectionSettings:
 
 
 def make_client(
-    *, url: str, token: str, timeout: float | None = None, requests_per_second: float = 0
+    *,
+    url: str,
+    token: str,
+    timeout: float | None = None,
+    requests_per_second: float = 0,
+    max_retries: int = 4,
 ) -> PaperlessClient:
     return PaperlessClient(
         base_url=url,
@@ -60,6 +67,7 @@ def make_client(
         timeout=timeout or settings.PAPERLESS_TIMEOUT,
         requests_per_second=requests_per_second or None,
         verify_tls=settings.PAPERLESS_VERIFY_TLS,
+        max_retries=max_retries,
     )
 
 
@@ -80,9 +88,12 @@ def probe_connection(*, url: str | None = None, token: str | None = None) -> Con
     """Ask Paperless who it is (version, API version, document count). Raises ``PaperlessError``
     subclasses with a message a person understands, or ``ConnectionNotConfigured``."""
     if url is None or token is None:
-        with get_client() as client:
-            return client.connection_info()
-    with make_client(url=url, token=token) as client:
+        conn = connection_settings()
+        if not conn.configured:
+            raise ConnectionNotConfigured()
+        url, token = conn.url, conn.token
+    # A person is waiting for the answer: one retry at most, and a short timeout.
+    with make_client(url=url, token=token, timeout=PROBE_TIMEOUT, max_retries=1) as client:
         return client.connection_info()
 
 
@@ -109,9 +120,25 @@ class ConnectionCheck:
 
 
 def _error_code(exc: Exception) -> str:
-    name = type(exc).__name__
-    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
-    return getattr(exc, "code", None) or snake
+    from documents import paperless as p
+
+    codes: dict[type[Exception], str] = {
+        p.InvalidURL: "invalid_url",
+        p.TLSError: "tls_error",
+        p.RequestTimeout: "timeout",
+        p.Unreachable: "unreachable",
+        p.AuthenticationError: "bad_token",
+        p.PermissionDenied: "permission_denied",
+        p.NotPaperless: "not_paperless",
+        p.UnsupportedVersion: "unsupported_version",
+        p.RateLimited: "rate_limited",
+        p.ServerError: "server_error",
+        p.InvalidResponse: "invalid_response",
+    }
+    for cls in type(exc).__mro__:
+        if cls in codes:
+            return codes[cls]
+    return "paperless_error"
 
 
 def check_connection(*, url: str | None = None, token: str | None = None) -> ConnectionCheck:

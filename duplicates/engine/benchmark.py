@@ -172,15 +172,23 @@ def format_figures(figures: BenchmarkFigures) -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> str:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``python -m duplicates.engine.benchmark`` / ``manage.py dedupe_benchmark``."""
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=None, help="default: all cores")
+
+
+def report(*, sizes: Sequence[int], seed: int = 1, workers: int | None = None) -> str:
+    config = EngineConfig(workers=workers)
+    return "\n".join(format_figures(run(size=size, seed=seed, config=config)) for size in sizes)
+
+
+def main(argv: Sequence[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
     args = parser.parse_args(argv)
-    config = EngineConfig(workers=args.workers)
-    lines = [format_figures(run(size=size, seed=args.seed, config=config)) for size in args.sizes]
-    return "\n".join(lines)
+    return report(sizes=args.sizes, seed=args.seed, workers=args.workers)
 
 
 if __name__ == "__main__":

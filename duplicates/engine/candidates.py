@@ -37,6 +37,16 @@ _KEY_PRIME = np.uint64(0x9E3779B97F4A7C15)
 
 @dataclass(frozen=True, slots=True)
 class CandidateConfig:
+    """Limits of the candidate passes.
+
+    ``lsh_threshold`` is an estimated Jaccard similarity well below what the decision threshold
+    needs (noisy rescans have a shingle Jaccard of 0.5-0.7). ``max_bucket`` caps the documents
+    taken from one LSH bucket (thousands of identical templates would otherwise give millions of
+    pairs). Anchors shared by more than ``anchor_max_df`` documents are boilerplate and ignored.
+    Perceptual-hash neighbours are searched only among documents with fewer than
+    ``short_text_tokens`` tokens.
+    """
+
     lsh_threshold: float = 0.3
     lsh_backend: str = "numpy"
     max_bucket: int = 256

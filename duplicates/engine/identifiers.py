@@ -6,7 +6,7 @@ their dates, amounts and reference numbers. This module reads those values from 
 
 Rules (:func:`compare_identifiers`):
 
-* OCR letter/digit confusions inside a number (``O/0``, ``l/I/1``, ``S/5``, ``B/8``) are
+* OCR letter/digit confusions inside a number (``O/0``, ``l/I/1``, ``S/s/5``, ``B/8``, ``Z/2``) are
   canonicalised before comparing, so they cost nothing.
 * Values equal on both sides match. A value left on one side only is *missing* (an extract, a
   missing page, a number OCR could not read) and is no evidence either way.
@@ -38,7 +38,7 @@ MIN_NEAR_LENGTH = 4
 MIN_DAMAGED_LENGTH = 3
 NEAR_PER_EXACT = 4
 
-_DIGITISH = "0-9OoIl|SB"
+_DIGITISH = "0-9OoIl|SsBZz"
 _DATE = re.compile(
     rf"(?<![\w.])(?:[{_DIGITISH}]{{1,2}} ?[./-] ?[{_DIGITISH}]{{1,2}} ?[./-] ?[{_DIGITISH}]{{2,4}}"
     rf"|[{_DIGITISH}]{{4}}-[{_DIGITISH}]{{2}}-[{_DIGITISH}]{{2}})(?![\w])"
@@ -49,7 +49,10 @@ _AMOUNT = re.compile(
 )
 _REFERENCE = re.compile(r"(?<![\w])(?=[\w/-]*\d[\w/-]*\d[\w/-]*\d)[A-Za-z0-9][\w/-]{3,}(?!\w)")
 _VERSION = re.compile(r"(?i)\b(?:version|fassung|revision|rev\.?|v)\s?(\d+(?:\.\d+)+)\b")
-_TO_DIGIT = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "S": "5", "B": "8"})
+_TO_DIGIT = str.maketrans(
+    {"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "S": "5", "s": "5", "B": "8", "Z": "2",
+     "z": "2"}
+)  # fmt: skip
 _SEPARATORS = re.compile(r"[\s./,'-]")
 _RUN = re.compile(r"[A-Za-z0-9|]+")
 

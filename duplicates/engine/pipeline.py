@@ -44,6 +44,15 @@ _CONTEXT_CACHE_LIMIT = 50_000
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
+    """Everything that tunes a run.
+
+    ``keep_threshold``: pairs whose confidence *before* the discriminative veto is below it are
+    not returned as edges (vetoed pairs above it are kept, so a person can see and re-weight
+    them). ``workers``: processes (default: all cores); runs smaller than
+    ``parallel_min_docs`` documents stay in-process. ``sketch_batch`` / ``score_batch``: work
+    between two checkpoints.
+    """
+
     signature: SignatureParams = field(default_factory=SignatureParams)
     candidates: CandidateConfig = field(default_factory=CandidateConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)

@@ -10,10 +10,11 @@ import argparse
 import itertools
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .corpus import NEGATIVE_KINDS, POSITIVE_KINDS, LabelledCorpus, generate_corpus
 from .pipeline import EngineConfig, analyse
+from .scoring import FACTORS, ScoringConfig
 from .types import Group
 
 
@@ -104,16 +105,41 @@ def format_table(rows: Sequence[KindQuality]) -> str:
     return "\n".join(lines)
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``python -m duplicates.engine.quality`` and ``manage.py dedupe_quality``."""
+    parser.add_argument("--seed", type=int, default=7, help="corpus seed")
+    parser.add_argument("--per-kind", type=int, default=40, help="cases per kind")
+    parser.add_argument("--background", type=int, default=300, help="unrelated documents")
+    parser.add_argument(
+        "--disable",
+        action="append",
+        default=[],
+        metavar="FACTOR",
+        help="switch a factor off (repeatable), to see what it contributes",
+    )
+
+
+def report(*, seed: int, per_kind: int, background: int, disable: Sequence[str] = ()) -> str:
+    """The quality table as text, for the given corpus and disabled factors."""
+    scoring = ScoringConfig()
+    unknown = set(disable) - set(FACTORS)
+    if unknown:
+        raise ValueError(f"unknown factors: {sorted(unknown)}; known: {FACTORS}")
+    config = EngineConfig(scoring=replace(scoring, enabled=scoring.enabled - set(disable)))
+    started = time.perf_counter()
+    rows = evaluate(seed=seed, per_kind=per_kind, background=background, config=config)
+    elapsed = time.perf_counter() - started
+    disabled = f", disabled: {', '.join(disable)}" if disable else ""
+    return f"{format_table(rows)}\n({elapsed:.1f} s, seed {seed}{disabled})"
+
+
 def main(argv: Sequence[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--per-kind", type=int, default=40)
-    parser.add_argument("--background", type=int, default=300)
+    add_arguments(parser)
     args = parser.parse_args(argv)
-    started = time.perf_counter()
-    rows = evaluate(seed=args.seed, per_kind=args.per_kind, background=args.background)
-    elapsed = time.perf_counter() - started
-    return f"{format_table(rows)}\n({elapsed:.1f} s, seed {args.seed})"
+    return report(
+        seed=args.seed, per_kind=args.per_kind, background=args.background, disable=args.disable
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,835 @@
+"""Sync: mirror Paperless into the local tables, page by page, resumable at any moment.
+
+One run goes through phases, each recorded in the cursor (``SyncState.cursor``) and the job's
+checkpoint:
+
+1. ``objects``: tags, correspondents, document types, storage paths and custom fields (small
+   lists), upserted by Paperless id so names stay current; ones gone from Paperless are removed.
+2. ``documents``: pages ordered by id with only the fields we need, ``modified__gt`` the start of
+   the last successful sync minus an overlap (all documents on a full sync). Each page is upserted
+   in one transaction *together with the cursor* (page number and last id), so a worker killed
+   with SIGKILL resumes after the last committed page: no row twice, no gap. The next page is
+   downloaded in a background thread while this one is written, so the database and the network
+   overlap instead of adding up.
+3. ``reconcile``: every id Paperless has (a ``fields=id`` listing, every run, incremental too) is
+   merged with ours, both ascending, in constant memory. Ids we lack (a document restored from the
+   trash keeps its old id; a delete and an add during paging can hide one) are fetched; ids
+   Paperless lacks are confirmed one by one with a detail request (404) before they are removed.
+4. ``files``: thumbnails (and metadata with the archive checksum where an archive exists) of new or
+   changed documents, fetched concurrently by a bounded pool over the shared HTTP client; cached on
+   disk with a size cap; dhash (16) and phash computed from them.
+
+Bad data from Paperless (missing fields, megabytes of text, an undecodable thumbnail) becomes that
+document's ``sync_error``; the sync goes on. A Paperless that is down or refuses the token fails the
+job with the client's message, and the cursor keeps what was done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from documents import thumbnails
+from documents.image_hashes import UndecodableImage, hash_image
+from documents.models import (
+    Correspondent,
+    CustomField,
+    Document,
+    DocumentContent,
+    DocumentType,
+    StoragePath,
+    SyncState,
+    Tag,
+)
+from documents.paperless import (
+    AuthenticationError,
+    DocumentPage,
+    NotFound,
+    PaperlessClient,
+    PaperlessError,
+    PermissionDenied,
+    Unreachable,
+    root_checksum,
+)
+from processing.jobs import JobContext, job_kind
+from processing.models import Job
+
+logger = logging.getLogger(__name__)
+
+DOCUMENT_FIELDS = (
+    "id",
+    "title",
+    "content",
+    "tags",
+    "correspondent",
+    "document_type",
+    "storage_path",
+    "created",
+    "added",
+    "modified",
+    "archive_serial_number",
+    "original_file_name",
+    "archived_file_name",
+    "page_count",
+    "mime_type",
+    "owner",
+    "notes",
+    "custom_fields",
+    "versions",
+    "root_document",
+)
+REQUIRED_FIELDS = ("title", "content", "modified")
+PAGE_SIZE = 1000
+OVERLAP = timedelta(minutes=10)
+MAX_CONTENT_CHARS = 1_000_000
+MAX_TITLE_CHARS = 1024
+FILE_WORKERS = 4
+FILE_BATCH = 200
+CONFIRM_WORKERS = 4
+
+# Fields the page upsert writes; hashes, thumbnail state and sizes are written by the files phase.
+UPSERT_FIELDS = (
+    "title",
+    "correspondent",
+    "document_type",
+    "storage_path",
+    "created",
+    "added",
+    "modified",
+    "archive_serial_number",
+    "original_file_name",
+    "archived_file_name",
+    "original_checksum",
+    "page_count",
+    "mime_type",
+    "owner_id",
+    "notes_count",
+    "custom_fields",
+    "is_version",
+    "content_length",
+    "text_fingerprint",
+    "content_changed_at",
+    "needs_analysis",
+    "thumbnail_needed",
+    "sync_error",
+    "last_synced_at",
+)
+
+T = TypeVar("T")
+
+
+class SyncAlreadyRunning(Exception):
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        super().__init__(f"A sync is already running (job #{job.pk}).")
+
+
+# --- pure helpers --------------------------------------------------------------------------------
+
+_SPACE_RE = re.compile(r"\s+")
+
+
+def text_fingerprint(text: str) -> str:
+    """SHA-256 of the text with Unicode, case and whitespace normalised: equal for texts that
+    differ only in layout. (The engine's own normaliser goes further for similarity.)"""
+    normal = _SPACE_RE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+    return hashlib.sha256(normal.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _clean_text(value: Any) -> str:
+    if not isinstance(value, str):
+        return ""
+    # PostgreSQL text cannot hold NUL; OCR output sometimes does.
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
+@dataclass(slots=True)
+class ConvertedDocument:
+    paperless_id: int
+    fields: dict[str, Any]
+    tag_ids: list[int]
+    text: str
+    errors: list[str]
+    refs: dict[str, Any] = field(default_factory=dict)
+
+
+def convert_document(raw: dict[str, Any]) -> ConvertedDocument:
+    """Paperless's (parsed) document JSON as model field values, with what was wrong with it."""
+    errors: list[str] = []
+    missing = [name for name in REQUIRED_FIELDS if name not in raw]
+    if missing:
+        errors.append(f"Paperless sent no {', '.join(missing)} for this document.")
+    text = _clean_text(raw.get("content"))
+    fingerprint = text_fingerprint(text) if "content" in raw else ""
+    if len(text) > MAX_CONTENT_CHARS:
+        errors.append(
+            f"The text has {len(text):,} characters; only the first {MAX_CONTENT_CHARS:,} are "
+            "kept for comparison."
+        )
+        text = text[:MAX_CONTENT_CHARS]
+    title = _clean_text(raw.get("title"))[:MAX_TITLE_CHARS]
+    created = raw.get("created")
+    added = raw.get("added")
+    modified = raw.get("modified")
+    for name, value, kind in (
+        ("created", created, date),
+        ("added", added, datetime),
+        ("modified", modified, datetime),
+    ):
+        if value is not None and not isinstance(value, kind):
+            errors.append(f"'{name}' is not a valid {kind.__name__}: {value!r:.60}")
+    tags = raw.get("tags") or []
+    tag_ids = [t for t in tags if isinstance(t, int)] if isinstance(tags, list) else []
+    custom_fields = raw.get("custom_fields")
+    notes = raw.get("notes")
+    asn = raw.get("archive_serial_number")
+    page_count = raw.get("page_count")
+    return ConvertedDocument(
+        paperless_id=int(raw["id"]),
+        fields={
+            "title": title,
+            "created": created if isinstance(created, date) else None,
+            "added": added if isinstance(added, datetime) else None,
+            "modified": modified if isinstance(modified, datetime) else None,
+            "archive_serial_number": asn if isinstance(asn, int) else None,
+            "original_file_name": _clean_text(raw.get("original_file_name"))[:1024],
+            "archived_file_name": _clean_text(raw.get("archived_file_name"))[:1024],
+            "original_checksum": root_checksum(raw) or "",
+            "page_count": page_count if isinstance(page_count, int) and page_count >= 0 else None,
+            "mime_type": _clean_text(raw.get("mime_type"))[:128],
+            "owner_id": raw.get("owner") if isinstance(raw.get("owner"), int) else None,
+            "notes_count": len(notes) if isinstance(notes, list) else 0,
+            "custom_fields": custom_fields if isinstance(custom_fields, list) else [],
+            "is_version": raw.get("root_document") is not None,
+            "content_length": len(text),
+            "text_fingerprint": fingerprint,
+        },
+        tag_ids=tag_ids,
+        text=text,
+        errors=errors,
+        refs={name: raw.get(name) for name in ("correspondent", "document_type", "storage_path")},
+    )
+
+
+def merge_sorted_ids(local: Iterable[int], remote: Iterable[int]) -> tuple[list[int], list[int]]:
+    """Walk two ascending id streams at once: (ids only we have, ids only Paperless has)."""
+    only_local: list[int] = []
+    only_remote: list[int] = []
+    local_it, remote_it = iter(local), iter(remote)
+    sentinel = object()
+    a: Any = next(local_it, sentinel)
+    b: Any = next(remote_it, sentinel)
+    while a is not sentinel or b is not sentinel:
+        if b is sentinel or (a is not sentinel and a < b):
+            only_local.append(a)
+            a = next(local_it, sentinel)
+        elif a is sentinel or b < a:
+            only_remote.append(b)
+            b = next(remote_it, sentinel)
+        else:
+            a = next(local_it, sentinel)
+            b = next(remote_it, sentinel)
+    return only_local, only_remote
+
+
+def prefetch(iterator: Iterator[T], *, depth: int = 1) -> Iterator[T]:
+    """Run ``iterator`` in a background thread, ``depth`` items ahead (memory stays bounded)."""
+    items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in iterator:
+                if not put(("item", item)):
+                    return
+        except BaseException as exc:
+            put(("error", exc))
+        else:
+            put(("done", None))
+
+    thread = threading.Thread(target=produce, name="sync-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = items.get()
+            if kind == "item":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncRun:
+    client: PaperlessClient
+    ctx: JobContext
+    state: SyncState
+    cursor: dict[str, Any]
+    counts: dict[str, int] = field(default_factory=dict)
+    object_maps: dict[type[models.Model], dict[int, int]] = field(default_factory=dict)
+    file_workers: int = FILE_WORKERS
+    page_size: int = PAGE_SIZE
+
+    def bump(self, name: str, by: int = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + by
+
+    def save_cursor(self, **changes: Any) -> None:
+        """Persist the cursor (inside the caller's transaction when there is one)."""
+        self.cursor.update(changes)
+        self.state.save_cursor(dict(self.cursor))
+        self.ctx.job.counts = {**self.ctx.job.counts, **self.counts}
+        self.ctx.save_checkpoint(dict(self.cursor))
+
+    # --- objects ---------------------------------------------------------------------------------
+
+    def sync_objects(self) -> None:
+        now = timezone.now()
+        specs: list[tuple[type[models.Model], Callable[[], list[dict]], Callable[[dict], dict]]] = [
+            (
+                Tag,
+                self.client.list_tags,
+                lambda o: {
+                    "color": str(o.get("color") or "")[:16],
+                    "parent_paperless_id": o.get("parent"),
+                    "is_inbox_tag": bool(o.get("is_inbox_tag")),
+                },
+            ),
+            (Correspondent, self.client.list_correspondents, lambda o: {}),
+            (DocumentType, self.client.list_document_types, lambda o: {}),
+            (
+                StoragePath,
+                self.client.list_storage_paths,
+                lambda o: {"path": str(o.get("path") or "")[:512]},
+            ),
+            (
+                CustomField,
+                self.client.list_custom_fields,
+                lambda o: {"data_type": str(o.get("data_type") or "")[:32]},
+            ),
+        ]
+        for model, fetch, extra in specs:
+            remote = fetch()
+            rows = [
+                model(
+                    paperless_id=o["id"],
+                    name=str(o.get("name") or f"#{o['id']}")[:256],
+                    updated_at=now,
+                    **extra(o),
+                )
+                for o in remote
+            ]
+            update_fields = ["name", "updated_at", *extra({}).keys()]
+            with transaction.atomic():
+                model.objects.bulk_create(
+                    rows,
+                    update_conflicts=True,
+                    unique_fields=["paperless_id"],
+                    update_fields=update_fields,
+                    batch_size=500,
+                )
+                gone = model.objects.exclude(paperless_id__in=[o["id"] for o in remote])
+                removed = gone.delete()[1].get(model._meta.label, 0)
+            self.bump(f"{model._meta.model_name}_removed", removed)
+            self.object_maps[model] = dict(model.objects.values_list("paperless_id", "pk"))
+
+    def local_object(self, model: type[models.Model], paperless_id: Any) -> int | None:
+        """Our pk for a Paperless object id; an id we have not seen (created since the object
+        lists were read) gets a placeholder row, named properly on the next sync."""
+        if not isinstance(paperless_id, int):
+            return None
+        mapping = self.object_maps.setdefault(model, {})
+        if paperless_id not in mapping:
+            obj, _ = model.objects.get_or_create(
+                paperless_id=paperless_id, defaults={"name": f"#{paperless_id}"}
+            )
+            mapping[paperless_id] = obj.pk
+            self.cursor["objects_stale"] = True
+        return mapping[paperless_id]
+
+    # --- documents -------------------------------------------------------------------------------
+
+    def upsert_page(self, raw_documents: list[dict[str, Any]]) -> None:
+        """Write one page of documents (call inside a transaction)."""
+        if not raw_documents:
+            return
+        now = timezone.now()
+        converted: list[ConvertedDocument] = []
+        for raw in raw_documents:
+            try:
+                converted.append(convert_document(raw))
+            except Exception as exc:  # one bad document must not stop the sync
+                logger.warning("document not converted", extra={"id": raw.get("id")})
+                converted.append(
+                    ConvertedDocument(
+                        paperless_id=int(raw["id"]),
+                        fields={},
+                        tag_ids=[],
+                        text="",
+                        errors=[f"Could not read this document: {type(exc).__name__}: {exc}"],
+                    )
+                )
+        ids = [c.paperless_id for c in converted]
+        existing = {
+            row["paperless_id"]: row
+            for row in Document.objects.filter(paperless_id__in=ids).values(
+                "paperless_id",
+                "modified",
+                "text_fingerprint",
+                "content_changed_at",
+                "needs_analysis",
+                "thumbnail_needed",
+                "original_checksum",
+                "sync_error",
+                "title",
+            )
+        }
+        objects: list[Document] = []
+        changed_text: list[ConvertedDocument] = []
+        changed_tags: list[ConvertedDocument] = []
+        for item in converted:
+            old = existing.get(item.paperless_id)
+            values = dict(item.fields)
+            if not values:  # unreadable: keep what we had, record the error
+                doc = Document(paperless_id=item.paperless_id, last_synced_at=now)
+                if old:
+                    for name, value in old.items():
+                        setattr(doc, name, value)
+                doc.sync_error = "\n".join(item.errors)
+                objects.append(doc)
+                self.bump("errors")
+                continue
+            is_new = old is None
+            modified_changed = is_new or old["modified"] != values["modified"]
+            text_changed = is_new or old["text_fingerprint"] != values["text_fingerprint"]
+            doc = Document(
+                paperless_id=item.paperless_id,
+                last_synced_at=now,
+                correspondent_id=self.local_object(Correspondent, item.refs.get("correspondent")),
+                document_type_id=self.local_object(DocumentType, item.refs.get("document_type")),
+                storage_path_id=self.local_object(StoragePath, item.refs.get("storage_path")),
+                **values,
+            )
+            if not doc.original_checksum and old:
+                doc.original_checksum = old["original_checksum"]
+            doc.content_changed_at = now if text_changed else old["content_changed_at"]
+            doc.needs_analysis = bool(modified_changed or (old and old["needs_analysis"]))
+            doc.thumbnail_needed = bool(modified_changed or (old and old["thumbnail_needed"]))
+            if item.errors:
+                doc.sync_error = "\n".join(item.errors)
+                self.bump("errors")
+            elif not modified_changed and old:
+                doc.sync_error = old["sync_error"]  # keep a file error until the document changes
+            else:
+                doc.sync_error = ""
+            objects.append(doc)
+            if text_changed:
+                changed_text.append(item)
+            if modified_changed:
+                changed_tags.append(item)
+            self.bump("created" if is_new else ("updated" if modified_changed else "unchanged"))
+        Document.objects.bulk_create(
+            objects,
+            update_conflicts=True,
+            unique_fields=["paperless_id"],
+            update_fields=list(UPSERT_FIELDS),
+            batch_size=500,
+        )
+        pks = dict(Document.objects.filter(paperless_id__in=ids).values_list("paperless_id", "pk"))
+        if changed_text:
+            DocumentContent.objects.bulk_create(
+                [
+                    DocumentContent(document_id=pks[c.paperless_id], text=c.text)
+                    for c in changed_text
+                ],
+                update_conflicts=True,
+                unique_fields=["document"],
+                update_fields=["text"],
+                batch_size=200,
+            )
+        if changed_tags:
+            through = Document.tags.through
+            through.objects.filter(
+                document_id__in=[pks[c.paperless_id] for c in changed_tags]
+            ).delete()
+            links = []
+            for item in changed_tags:
+                for tag_pid in dict.fromkeys(item.tag_ids):
+                    tag_pk = self.local_object(Tag, tag_pid)
+                    if tag_pk is not None:
+                        links.append(through(document_id=pks[item.paperless_id], tag_id=tag_pk))
+            through.objects.bulk_create(links, batch_size=1000)
+
+    def sync_documents(self) -> None:
+        modified_after = (
+            datetime.fromisoformat(self.cursor["modified_after"])
+            if self.cursor.get("modified_after")
+            else None
+        )
+        start_page = int(self.cursor.get("page") or 0) + 1
+        after_id = self.cursor.get("last_id")
+        done = int(self.cursor.get("documents_done") or 0)
+        pages = self.client.iter_document_pages(
+            fields=list(DOCUMENT_FIELDS),
+            modified_after=modified_after,
+            page_size=self.page_size,
+            start_page=start_page,
+            after_id=after_id,
+        )
+        page: DocumentPage
+        for page in prefetch(pages):
+            self.ctx.check_cancelled()
+            with transaction.atomic():
+                self.upsert_page(page.documents)
+                done += len(page.documents)
+                self.save_cursor(page=page.number, last_id=page.last_id, documents_done=done)
+            self.ctx.progress(
+                done=done,
+                total=max(page.count, done),
+                message=f"Documents: {done:,} of {page.count:,} read",
+                counts=self.counts,
+            )
+
+    # --- reconcile -------------------------------------------------------------------------------
+
+    def reconcile(self) -> None:
+        self.ctx.progress(done=0, total=None, message="Checking for deleted documents", force=True)
+        local = (
+            Document.objects.order_by("paperless_id")
+            .values_list("paperless_id", flat=True)
+            .iterator(chunk_size=10_000)
+        )
+        remote = prefetch(self.client.iter_document_ids(page_size=self.page_size * 5))
+        only_local, only_remote = merge_sorted_ids(local, remote)
+        gone = self._confirm_gone(only_local)
+        if gone:
+            with transaction.atomic():
+                removed = Document.objects.remove_gone(gone)
+            thumbnails.discard(gone)
+            self.bump("deleted", removed)
+        if only_remote:
+            fetched = 0
+            batch: list[dict[str, Any]] = []
+            for raw in self.client.get_documents_by_ids(only_remote, fields=list(DOCUMENT_FIELDS)):
+                batch.append(raw)
+                if len(batch) >= self.page_size:
+                    with transaction.atomic():
+                        self.upsert_page(batch)
+                    fetched += len(batch)
+                    batch = []
+            with transaction.atomic():
+                self.upsert_page(batch)
+            fetched += len(batch)
+            self.bump("recovered", fetched)
+        self.ctx.check_cancelled()
+        self.save_cursor(phase="files", files_after=0)
+
+    def _confirm_gone(self, candidates: list[int]) -> list[int]:
+        """Ids Paperless really no longer has: a detail request for each answers 404."""
+
+        def missing(paperless_id: int) -> bool:
+            try:
+                self.client.get_document(paperless_id, fields=["id"])
+            except NotFound:
+                return True
+            return False
+
+        if not candidates:
+            return []
+        with ThreadPoolExecutor(max_workers=CONFIRM_WORKERS) as pool:
+            answers = list(pool.map(missing, candidates))
+        return [pid for pid, gone in zip(candidates, answers, strict=True) if gone]
+
+    # --- files -----------------------------------------------------------------------------------
+
+    def sync_files(self) -> None:
+        after = int(self.cursor.get("files_after") or 0)
+        total = Document.objects.needing_thumbnail().filter(paperless_id__gt=after).count()
+        done = 0
+        with ThreadPoolExecutor(max_workers=self.file_workers) as pool:
+            while True:
+                self.ctx.check_cancelled()
+                batch = list(
+                    Document.objects.needing_thumbnail()
+                    .filter(paperless_id__gt=after)
+                    .order_by("paperless_id")
+                    .values(
+                        "pk",
+                        "paperless_id",
+                        "thumbnail_etag",
+                        "dhash",
+                        "phash",
+                        "archived_file_name",
+                        "original_checksum",
+                        "archive_checksum",
+                        "sync_error",
+                    )[:FILE_BATCH]
+                )
+                if not batch:
+                    break
+                results = list(pool.map(self._fetch_files, batch))
+                gone = [r.paperless_id for r in results if r.gone]
+                with transaction.atomic():
+                    updates = [r.as_document() for r in results if not r.gone]
+                    Document.objects.bulk_update(
+                        updates,
+                        fields=[
+                            "thumbnail_needed",
+                            "thumbnail_etag",
+                            "thumbnail_fetched_at",
+                            "dhash",
+                            "phash",
+                            "original_checksum",
+                            "archive_checksum",
+                            "original_size",
+                            "archive_size",
+                            "needs_analysis",
+                            "sync_error",
+                        ],
+                        batch_size=500,
+                    )
+                    if gone:
+                        self.bump("deleted", Document.objects.remove_gone(gone))
+                    after = batch[-1]["paperless_id"]
+                    self.save_cursor(files_after=after)
+                if gone:
+                    thumbnails.discard(gone)
+                for r in results:
+                    self.bump(r.outcome)
+                done += len(batch)
+                self.ctx.progress(
+                    done=done,
+                    total=max(total, done),
+                    message=f"Thumbnails: {done:,} of {total:,}",
+                    counts=self.counts,
+                )
+        self.counts["thumbnail_cache_evicted"] = thumbnails.enforce_cap()["evicted"]
+
+    def _fetch_files(self, row: dict[str, Any]) -> FileResult:
+        """Thumbnail (and metadata when there is an archive file) for one document. Runs in a pool
+        thread: network, decoding and hashing only, no database."""
+        result = FileResult(row=row)
+        pid = row["paperless_id"]
+        try:
+            if row["archived_file_name"] or not row["original_checksum"]:
+                meta = self.client.get_metadata(pid)
+                result.original_checksum = str(meta.get("original_checksum") or "")[:64]
+                result.archive_checksum = str(meta.get("archive_checksum") or "")[:64]
+                result.original_size = _int_or_none(meta.get("original_size"))
+                result.archive_size = _int_or_none(meta.get("archive_size"))
+            cached = row["thumbnail_etag"] and row["phash"] is not None
+            cached = cached and thumbnails.path_for(pid).exists()
+            thumb = self.client.get_thumbnail(pid, etag=row["thumbnail_etag"] if cached else None)
+        except NotFound:
+            result.gone = True
+            result.outcome = "deleted"
+            return result
+        except (AuthenticationError, PermissionDenied, Unreachable):
+            raise  # the whole server is the problem: fail the job, the cursor keeps our place
+        except PaperlessError as exc:
+            result.error = f"Thumbnail not fetched: {exc}"
+            result.keep_needed = True
+            result.outcome = "file_errors"
+            return result
+        result.etag = (thumb.etag or "")[:200]
+        if thumb.not_modified:
+            result.outcome = "thumbnails_unchanged"
+            return result
+        if not result.original_checksum and thumb.etag:
+            result.original_checksum = thumb.etag.strip('W/"')[:64]
+        try:
+            result.hashes = hash_image(thumb.content)
+        except UndecodableImage as exc:
+            result.error = f"The thumbnail could not be decoded ({exc})."
+            result.outcome = "file_errors"
+            return result
+        thumbnails.store(pid, thumb.content)
+        result.outcome = "thumbnails"
+        return result
+
+    # --- the whole run ---------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        phase = self.cursor.get("phase", "objects")
+        self.sync_objects()
+        if phase in ("objects", "documents"):
+            self.save_cursor(phase="documents")
+            self.sync_documents()
+            if self.cursor.pop("objects_stale", False):
+                self.sync_objects()  # names for objects created while we paged
+            self.save_cursor(phase="reconcile")
+        if self.cursor["phase"] == "reconcile":
+            self.reconcile()
+        self.sync_files()
+        started = datetime.fromisoformat(self.cursor["started_at"])
+        with transaction.atomic():
+            state = SyncState.objects.select_for_update().get(pk=self.state.pk)
+            state.last_success_started_at = started
+            state.last_success_finished_at = timezone.now()
+            if self.cursor.get("full"):
+                state.last_full_started_at = started
+            state.last_job_id = self.ctx.job.pk
+            state.last_counts = self.counts
+            state.cursor = {}
+            state.save()
+        result = {**self.counts, "full": bool(self.cursor.get("full"))}
+        self.ctx.save_checkpoint({})
+        return result
+
+
+@dataclass
+class FileResult:
+    row: dict[str, Any]
+    outcome: str = "thumbnails"
+    gone: bool = False
+    keep_needed: bool = False
+    etag: str = ""
+    error: str = ""
+    hashes: Any = None
+    original_checksum: str = ""
+    archive_checksum: str = ""
+    original_size: int | None = None
+    archive_size: int | None = None
+
+    @property
+    def paperless_id(self) -> int:
+        return self.row["paperless_id"]
+
+    def as_document(self) -> Document:
+        row = self.row
+        doc = Document(
+            pk=row["pk"],
+            paperless_id=row["paperless_id"],
+            thumbnail_needed=self.keep_needed,
+            thumbnail_etag=self.etag or row["thumbnail_etag"],
+            thumbnail_fetched_at=timezone.now(),
+            original_checksum=self.original_checksum or row["original_checksum"],
+            archive_checksum=self.archive_checksum or row["archive_checksum"],
+            original_size=self.original_size,
+            archive_size=self.archive_size,
+            needs_analysis=True,
+        )
+        if self.hashes is not None:
+            doc.dhash = self.hashes.dhash
+            doc.phash = self.hashes.phash
+        else:
+            undecodable = bool(self.error) and not self.keep_needed
+            doc.dhash = None if undecodable else row["dhash"]
+            doc.phash = None if undecodable else row["phash"]
+        errors = [line for line in row["sync_error"].splitlines() if not _is_file_error(line)]
+        if self.error:
+            errors.append(self.error)
+        doc.sync_error = "\n".join(errors)
+        return doc
+
+
+def _is_file_error(line: str) -> bool:
+    return line.startswith(("Thumbnail not fetched:", "The thumbnail could not be decoded"))
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+# --- entry points --------------------------------------------------------------------------------
+
+
+def running_sync(*, exclude_job_id: int | None = None) -> Job | None:
+    """The sync job running or queued now (stale ones are marked interrupted first)."""
+    Job.objects.mark_stale()
+    active = Job.objects.filter(kind=Job.Kind.SYNC).active()
+    if exclude_job_id is not None:
+        active = active.exclude(pk=exclude_job_id)
+    return active.order_by("created_at").first()
+
+
+def start_sync(*, full: bool = False, user: Any = None) -> Job:
+    """Queue a sync (the view, the API and the scheduler's twin). Raises SyncAlreadyRunning."""
+    with transaction.atomic():
+        current = running_sync()
+        if current is not None:
+            raise SyncAlreadyRunning(current)
+        from processing import jobs
+
+        return jobs.enqueue(kind=Job.Kind.SYNC, params={"full": bool(full)}, user=user)
+
+
+def new_cursor(*, state: SyncState, full: bool, now: datetime) -> dict[str, Any]:
+    last = state.last_success_started_at
+    incremental = not full and last is not None
+    return {
+        "phase": "objects",
+        "full": not incremental,
+        "started_at": now.isoformat(),
+        "modified_after": (last - OVERLAP).isoformat() if incremental else None,
+        "page": 0,
+        "last_id": None,
+        "documents_done": 0,
+    }
+
+
+@job_kind(Job.Kind.SYNC, queue="sync")
+def sync_job(ctx: JobContext) -> dict[str, Any]:
+    """Run (or resume) a sync. A cursor left by a killed or failed run is picked up, unless this
+    run asks for a full sync and the left one was incremental."""
+    from documents.connection import get_client
+
+    Job.objects.mark_stale()
+    other = (
+        Job.objects.filter(kind=Job.Kind.SYNC, status=Job.Status.RUNNING)
+        .exclude(pk=ctx.job.pk)
+        .first()
+    )
+    if other is not None:
+        raise SyncAlreadyRunning(other)
+    full = bool(ctx.params.get("full"))
+    state = SyncState.objects.get_solo()
+    cursor = dict(state.cursor or {})
+    if not cursor or (full and not cursor.get("full")):
+        cursor = new_cursor(state=state, full=full, now=timezone.now())
+    else:
+        logger.info("sync resumes", extra={"cursor": cursor})
+    workers = int(ctx.params.get("file_workers") or FILE_WORKERS)
+    with get_client() as client:
+        run = SyncRun(
+            client=client,
+            ctx=ctx,
+            state=state,
+            cursor=cursor,
+            counts=dict(ctx.job.counts or {}),
+            file_workers=max(1, min(workers, 16)),
+            page_size=int(ctx.params.get("page_size") or PAGE_SIZE),
+        )
+        run.save_cursor()
+        return run.run()
+
+
+def last_sync_job() -> Job | None:
+    return Job.objects.filter(kind=Job.Kind.SYNC).order_by("-created_at", "-pk").first()

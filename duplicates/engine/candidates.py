@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from datasketch import MinHashLSH
@@ -96,9 +97,34 @@ class LibraryIndex:
             row_of={doc_id: row for row, doc_id in enumerate(ids)},
         )
 
+    @classmethod
+    def from_arrays(
+        cls,
+        *,
+        ids: Sequence[DocId],
+        minhash: np.ndarray,
+        anchors: list[np.ndarray],
+        token_counts: np.ndarray,
+        checksums: Sequence[tuple[str | None, str | None]],
+        phash: Sequence[int | bytes | None],
+        dhash: Sequence[int | bytes | None],
+    ) -> LibraryIndex:
+        return cls(
+            ids=list(ids),
+            minhash=minhash,
+            anchors=anchors,
+            token_counts=token_counts,
+            checksums=list(checksums),
+            phash=list(phash),
+            dhash=list(dhash),
+            row_of={doc_id: row for row, doc_id in enumerate(ids)},
+        )
 
+
+@lru_cache(maxsize=32)
 def lsh_bands(*, threshold: float, num_perm: int) -> tuple[int, int]:
-    """``(bands, rows)`` datasketch's ``MinHashLSH`` picks for this threshold."""
+    """``(bands, rows)`` datasketch's ``MinHashLSH`` picks for this threshold (cached: the
+    optimiser integrates numerically over every split and takes a while)."""
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     return lsh.b, lsh.r
 
@@ -112,7 +138,11 @@ def _pairs_from_groups(order: np.ndarray, keys_sorted: np.ndarray, *, max_bucket
     starts = np.concatenate(([0], boundaries))
     ends = np.concatenate((boundaries, [len(keys_sorted)]))
     sizes = ends - starts
-    for start, end in zip(starts[sizes > 1].tolist(), ends[sizes > 1].tolist(), strict=True):
+    twos = starts[sizes == 2]
+    low = np.minimum(order[twos], order[twos + 1])
+    high = np.maximum(order[twos], order[twos + 1])
+    pairs.update(zip(low.tolist(), high.tolist(), strict=True))
+    for start, end in zip(starts[sizes > 2].tolist(), ends[sizes > 2].tolist(), strict=True):
         rows = np.sort(order[start:end])[:max_bucket].tolist()
         for i, left in enumerate(rows):
             for right in rows[i + 1 :]:
@@ -235,6 +265,12 @@ def anchor_pairs(
         return set()
     values = np.concatenate(index.anchors)
     rows = np.repeat(np.arange(len(index.anchors), dtype=np.int64), lengths)
+    if query_rows is not None:
+        wanted_values = np.concatenate([index.anchors[row] for row in query_rows.tolist()] or [[]])
+        relevant = np.isin(values, wanted_values.astype(np.uint32))
+        values, rows = values[relevant], rows[relevant]
+        if not len(values):
+            return set()
     order = np.lexsort((rows, values))
     values, rows = values[order], rows[order]
     boundaries = np.flatnonzero(values[1:] != values[:-1]) + 1
@@ -294,13 +330,25 @@ def _hash_matrix(values: Sequence[int | bytes]) -> np.ndarray:
     return matrix
 
 
-def hamming_neighbours(
-    values: Sequence[int | bytes], *, max_distance: int
+def _brute_force_neighbours(
+    words: np.ndarray, *, max_distance: int, block: int = 512
 ) -> list[tuple[int, int, int]]:
-    """Pairs ``(i, j, distance)`` of hashes within ``max_distance`` bits (multi-index hashing)."""
-    if len(values) < 2:
-        return []
-    matrix = _hash_matrix(values)
+    """All pairs within ``max_distance``: blocked popcount over uint64 words, no Python loop
+    per pair."""
+    found: list[tuple[int, int, int]] = []
+    for start in range(0, len(words), block):
+        rows = words[start : start + block]
+        distances = np.bitwise_count(rows[:, None, :] ^ words[None, start:, :]).sum(axis=2)
+        left, right = np.nonzero(distances <= max_distance)
+        keep = right > left
+        for i, j in zip(left[keep].tolist(), right[keep].tolist(), strict=True):
+            found.append((start + i, start + j, int(distances[i, j])))
+    return found
+
+
+def _multi_index_neighbours(
+    matrix: np.ndarray, words: np.ndarray, *, max_distance: int
+) -> list[tuple[int, int, int]]:
     bits = np.unpackbits(matrix, axis=1)
     nbits = bits.shape[1]
     bands = min(max_distance + 1, nbits)
@@ -310,13 +358,38 @@ def hamming_neighbours(
         keys = np.packbits(bits[:, start:end], axis=1)
         keys = np.ascontiguousarray(keys).view(np.dtype((np.void, keys.shape[1]))).ravel()
         order = np.argsort(keys, kind="stable")
-        found |= _pairs_from_groups(order, keys[order], max_bucket=len(values))
-    result = []
-    for left, right in sorted(found):
-        distance = int(np.bitwise_count(matrix[left] ^ matrix[right]).sum())
-        if distance <= max_distance:
-            result.append((left, right, distance))
-    return result
+        found |= _pairs_from_groups(order, keys[order], max_bucket=len(matrix))
+    if not found:
+        return []
+    pairs = np.array(sorted(found), dtype=np.int64)
+    distances = np.bitwise_count(words[pairs[:, 0]] ^ words[pairs[:, 1]]).sum(axis=1)
+    keep = distances <= max_distance
+    return [
+        (int(i), int(j), int(d))
+        for (i, j), d in zip(pairs[keep].tolist(), distances[keep].tolist(), strict=True)
+    ]
+
+
+def hamming_neighbours(
+    values: Sequence[int | bytes], *, max_distance: int, brute_force_limit: int = 20_000
+) -> list[tuple[int, int, int]]:
+    """Pairs ``(i, j, distance)`` of hashes within ``max_distance`` bits.
+
+    Up to ``brute_force_limit`` hashes: a blocked, vectorised popcount over all pairs. Above:
+    multi-index hashing (``max_distance + 1`` bands; a pair within the distance agrees on at
+    least one band), then a vectorised popcount check of the colliding pairs.
+    """
+    if len(values) < 2:
+        return []
+    matrix = _hash_matrix(values)
+    padded = np.zeros((len(values), -(-matrix.shape[1] // 8) * 8), dtype=np.uint8)
+    padded[:, padded.shape[1] - matrix.shape[1] :] = matrix
+    words = padded.view(np.uint64)
+    if len(values) <= brute_force_limit:
+        found = _brute_force_neighbours(words, max_distance=max_distance)
+    else:
+        found = _multi_index_neighbours(matrix, words, max_distance=max_distance)
+    return sorted(found)
 
 
 def image_pairs(index: LibraryIndex, *, config: CandidateConfig) -> set[tuple[int, int]]:

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .candidates import CandidateConfig, LibraryIndex, candidate_pairs
 from .grouping import build_groups
 from .scoring import DocContext, ScoringConfig, build_context, confidence, score_factors
@@ -33,6 +35,7 @@ from .signatures import (
     deserialise_sketch,
     serialise_sketch,
     signature_is_valid,
+    sketches_from_blobs,
     text_hash,
 )
 from .types import AnalysisResult, Decisions, DocFeatures, DocId, PairScore, id_sort_key
@@ -339,12 +342,16 @@ def analyse_changed(
     )
     _WORKER.clear()
     entries = [e for e in library if e.id not in changed_ids]
-    stored = [_stored_sketch(e.signature, params=config.signature) for e in entries]
-    entries = [e for e, s in zip(entries, stored, strict=True) if s is not None]
-    stored = [s for s in stored if s is not None]
-    index = LibraryIndex.build(
+    minhash, anchors, tokens, ok = sketches_from_blobs(
+        [e.signature for e in entries], params=config.signature
+    )
+    entries = [e for e, good in zip(entries, ok.tolist(), strict=True) if good]
+    index = LibraryIndex.from_arrays(
         ids=[e.id for e in entries] + [d.id for d in changed],
-        sketches=stored + fresh,
+        minhash=np.concatenate([minhash[ok], *(s.minhash[None, :] for s in fresh)]),
+        anchors=[a for a, good in zip(anchors, ok.tolist(), strict=True) if good]
+        + [s.anchors for s in fresh],
+        token_counts=np.concatenate([tokens[ok], [s.token_count for s in fresh]]).astype(np.int64),
         checksums=[(e.checksum, e.archive_checksum) for e in entries]
         + [(d.checksum, d.archive_checksum) for d in changed],
         phash=[e.phash for e in entries] + [d.phash for d in changed],
@@ -366,11 +373,3 @@ def analyse_changed(
                      checkpoint=None)  # fmt: skip
     stats = {"changed": len(changed), "candidates": len(pairs), "edges": len(state.edges)}
     return AnalysisResult(edges=state.edges, groups=[], sketches=state.sketches, stats=stats)
-
-
-def _stored_sketch(blob: bytes, *, params: SignatureParams) -> Sketch | None:
-    try:
-        sketch, stored_params = deserialise_sketch(blob)
-    except ValueError:
-        return None
-    return sketch if stored_params == params else None

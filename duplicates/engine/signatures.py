@@ -327,6 +327,46 @@ def deserialise_sketch(blob: bytes) -> tuple[Sketch, SignatureParams]:
     return sketch, params
 
 
+def _header_prefix(params: SignatureParams) -> bytes:
+    """The header bytes every blob made with ``params`` starts with (up to the text hash)."""
+    packed = _HEADER.pack(
+        _MAGIC, 1, SHINGLE_HASHES.index(params.shingle_hash), params.seed, params.num_perm,
+        params.shingle_size, params.normaliser_version, params.anchor_rate, 0, bytes(16), 0, 0,
+    )  # fmt: skip
+    return packed[: _HEADER.size - 24]
+
+
+def sketches_from_blobs(
+    blobs: Sequence[bytes], *, params: SignatureParams
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray]:
+    """Many stored sketches at once: ``(minhash (n, num_perm), anchors, token counts, ok)``.
+
+    ``ok[i]`` is False for a blob made with other parameters (its row is left empty). Much faster
+    than :func:`deserialise_sketch` per blob, for building an index from the database.
+    """
+    prefix, width = _header_prefix(params), 4 * params.num_perm
+    counts = struct.Struct("<II")
+    ok = np.array([blob[: len(prefix)] == prefix for blob in blobs], dtype=bool)
+    empty = b"\xff" * width
+    minhash = np.frombuffer(
+        b"".join(
+            blob[_HEADER.size : _HEADER.size + width] if good else empty
+            for blob, good in zip(blobs, ok.tolist(), strict=True)
+        ),
+        dtype="<u4",
+    ).reshape(len(blobs), params.num_perm)
+    tokens = np.zeros(len(blobs), dtype=np.int64)
+    anchors: list[np.ndarray] = []
+    no_anchors = np.empty(0, dtype=np.uint32)
+    for row, (blob, good) in enumerate(zip(blobs, ok.tolist(), strict=True)):
+        if not good:
+            anchors.append(no_anchors)
+            continue
+        tokens[row], count = counts.unpack_from(blob, _HEADER.size - 8)
+        anchors.append(np.frombuffer(blob, dtype="<u4", count=count, offset=_HEADER.size + width))
+    return minhash.astype(np.uint32), anchors, tokens, ok
+
+
 def signature_is_valid(blob: bytes | None, *, params: SignatureParams, text_digest: bytes) -> bool:
     """True when ``blob`` was made with exactly ``params`` from the text with this digest."""
     if not blob:

@@ -1,6 +1,8 @@
 import random
 from dataclasses import replace
 
+import pytest
+
 from duplicates.engine.candidates import (
     CandidateConfig,
     LibraryIndex,
@@ -81,11 +83,17 @@ def test_exact_copies_are_candidates_through_their_checksum():
         assert "checksum" in found[pair]
 
 
-def test_hamming_neighbours_finds_exactly_the_pairs_within_the_distance():
+@pytest.mark.parametrize("brute_force_limit", [0, 10_000])
+def test_hamming_neighbours_finds_exactly_the_pairs_within_the_distance(brute_force_limit):
     rng = random.Random(5)
     values = [rng.getrandbits(64) for _ in range(300)]
     values += [v ^ (1 << rng.randrange(64)) ^ (1 << rng.randrange(64)) for v in values[:50]]
-    found = {(i, j) for i, j, _ in hamming_neighbours(values, max_distance=6)}
+    found = {
+        (i, j)
+        for i, j, _ in hamming_neighbours(
+            values, max_distance=6, brute_force_limit=brute_force_limit
+        )
+    }
     brute = {
         (i, j)
         for i in range(len(values))

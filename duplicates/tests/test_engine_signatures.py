@@ -11,6 +11,7 @@ from duplicates.engine.signatures import (
     shingle_bytes,
     shingle_hashfunc,
     signature_is_valid,
+    sketches_from_blobs,
     text_hash,
     to_lean_minhash,
 )
@@ -103,3 +104,17 @@ def test_stored_signature_is_invalid_when_the_text_changes():
 
 def _fields(params):
     return {name: getattr(params, name) for name in params.__dataclass_fields__}
+
+
+def test_bulk_reading_of_stored_signatures_matches_one_by_one_and_skips_other_parameters():
+    params = SignatureParams()
+    sketches = compute_sketches(TEXTS, params=params)
+    blobs = [serialise_sketch(s, params=params) for s in sketches]
+    other = SignatureParams(seed=5)
+    blobs.append(serialise_sketch(compute_sketches(TEXTS[:1], params=other)[0], params=other))
+    minhash, anchors, tokens, ok = sketches_from_blobs(blobs, params=params)
+    assert ok.tolist() == [True] * len(TEXTS) + [False]
+    for row, sketch in enumerate(sketches):
+        assert np.array_equal(minhash[row], sketch.minhash)
+        assert np.array_equal(anchors[row], sketch.anchors)
+        assert tokens[row] == sketch.token_count

@@ -31,6 +31,7 @@ import logging
 import queue
 import re
 import threading
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -56,10 +57,12 @@ from documents.models import (
 from documents.paperless import (
     AuthenticationError,
     DocumentPage,
+    InvalidResponse,
     NotFound,
     PaperlessClient,
     PaperlessError,
     PermissionDenied,
+    ServerError,
     Unreachable,
     root_checksum,
 )
@@ -98,6 +101,7 @@ MAX_TITLE_CHARS = 1024
 FILE_WORKERS = 4
 FILE_BATCH = 200
 CONFIRM_WORKERS = 4
+PAGE_RETRIES = 3
 
 # Fields the page upsert writes; hashes, thumbnail state and sizes are written by the files phase.
 UPSERT_FIELDS = (
@@ -487,35 +491,48 @@ class SyncRun:
                         links.append(through(document_id=pks[item.paperless_id], tag_id=tag_pk))
             through.objects.bulk_create(links, batch_size=1000)
 
-    def sync_documents(self) -> None:
-        modified_after = (
-            datetime.fromisoformat(self.cursor["modified_after"])
-            if self.cursor.get("modified_after")
-            else None
-        )
-        start_page = int(self.cursor.get("page") or 0) + 1
-        after_id = self.cursor.get("last_id")
-        done = int(self.cursor.get("documents_done") or 0)
-        pages = self.client.iter_document_pages(
+    def _pages(self) -> Iterator[DocumentPage]:
+        """The document pages still to read, from the cursor."""
+        modified_after = self.cursor.get("modified_after")
+        return self.client.iter_document_pages(
             fields=list(DOCUMENT_FIELDS),
-            modified_after=modified_after,
+            modified_after=datetime.fromisoformat(modified_after) if modified_after else None,
             page_size=self.page_size,
-            start_page=start_page,
-            after_id=after_id,
+            start_page=int(self.cursor.get("page") or 0) + 1,
+            after_id=self.cursor.get("last_id"),
         )
-        page: DocumentPage
-        for page in prefetch(pages):
-            self.ctx.check_cancelled()
-            with transaction.atomic():
-                self.upsert_page(page.documents)
-                done += len(page.documents)
-                self.save_cursor(page=page.number, last_id=page.last_id, documents_done=done)
-            self.ctx.progress(
-                done=done,
-                total=max(page.count, done),
-                message=f"Documents: {done:,} of {page.count:,} read",
-                counts=self.counts,
-            )
+
+    def sync_documents(self) -> None:
+        """Read and write every page; a page Paperless garbles (broken JSON, a 5xx after the
+        client's own retries) is read again from the last committed cursor, a few times."""
+        failures = 0
+        while True:
+            try:
+                for page in prefetch(self._pages()):
+                    self.ctx.check_cancelled()
+                    with transaction.atomic():
+                        self.upsert_page(page.documents)
+                        done = int(self.cursor.get("documents_done") or 0) + len(page.documents)
+                        self.save_cursor(
+                            page=page.number, last_id=page.last_id, documents_done=done
+                        )
+                    failures = 0
+                    self.ctx.progress(
+                        done=done,
+                        total=max(page.count, done),
+                        message=f"Documents: {done:,} of {page.count:,} read",
+                        counts=self.counts,
+                    )
+                return
+            except (InvalidResponse, ServerError) as exc:
+                failures += 1
+                if failures > PAGE_RETRIES:
+                    raise
+                logger.warning(
+                    "document page failed; reading again from the cursor",
+                    extra={"error": str(exc), "attempt": failures},
+                )
+                time.sleep(min(2.0 * failures, 10.0))
 
     # --- reconcile -------------------------------------------------------------------------------
 

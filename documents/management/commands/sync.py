@@ -19,9 +19,19 @@ class Command(BaseCommand):
             "--full", action="store_true", help="read every document, not only changed ones"
         )
         parser.add_argument("--file-workers", type=int, default=None)
+        parser.add_argument("--page-size", type=int, default=None)
 
-    def handle(self, *args: Any, full: bool, file_workers: int | None, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        full: bool,
+        file_workers: int | None,
+        page_size: int | None,
+        **options: Any,
+    ) -> None:
         params: dict[str, Any] = {"full": full}
+        if page_size:
+            params["page_size"] = page_size
         if file_workers:
             params["file_workers"] = file_workers
         job = jobs.run_inline(kind=Job.Kind.SYNC, params=params)

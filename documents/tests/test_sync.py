@@ -1,0 +1,409 @@
+"""The sync against the fake Paperless over real HTTP: what is mirrored, incremental and full runs,
+deletions, names, and every kind of bad answer."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from documents import thumbnails
+from documents.image_hashes import dhash_distance
+from documents.models import Correspondent, Document, DocumentContent, SyncState, Tag
+from documents.sync import MAX_CONTENT_CHARS, merge_sorted_ids, text_fingerprint
+from processing.models import Job
+from tests.fake_paperless import server as fake_server
+from tests.fake_paperless import state as fake_state
+
+pytestmark = pytest.mark.django_db
+
+
+def after_content_page(paperless, page: int, callback) -> None:
+    """Change the library right after page ``page`` of the sync's document listing was served
+    (not after the client's version probe or the id listing)."""
+    fired: list[bool] = []
+
+    def hook(state, request):
+        if not fired and "content" in (request.param("fields") or ""):
+            fired.append(True)
+            callback(state)
+
+    paperless.after_request(hook, method="GET", path="/api/documents/", page=page, once=False)
+
+
+def mirrored_ids() -> list[int]:
+    return list(Document.objects.order_by("paperless_id").values_list("paperless_id", flat=True))
+
+
+def live_ids(paperless) -> list[int]:
+    return list(paperless.state.live_ids())
+
+
+def test_full_sync_mirrors_documents_names_text_checksums_and_hashes(paperless, run_sync):
+    paperless.seed(documents=30, duplicate_ratio=0.3)
+    fake_doc = paperless.state.documents[7]
+    job = run_sync()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert mirrored_ids() == live_ids(paperless)
+    doc = Document.objects.get(paperless_id=7)
+    assert doc.title == fake_doc.title
+    assert doc.text == fake_doc.content
+    assert doc.text_fingerprint == text_fingerprint(fake_doc.content)
+    assert isinstance(doc.created, date) and doc.created == fake_doc.created
+    assert isinstance(doc.modified, datetime) and doc.modified.tzinfo is not None
+    assert doc.modified == fake_doc.modified
+    assert doc.original_checksum == fake_doc.checksum
+    assert doc.original_file_name == fake_doc.original_file_name
+    assert doc.page_count == fake_doc.page_count
+    assert doc.correspondent.name == paperless.state.correspondents[fake_doc.correspondent]["name"]
+    assert sorted(doc.tags.values_list("name", flat=True)) == sorted(
+        paperless.state.tags[t]["name"] for t in fake_doc.tags
+    )
+    assert doc.dhash is not None and len(bytes(doc.dhash)) == 32
+    assert doc.phash is not None
+    assert not doc.thumbnail_needed
+    assert thumbnails.read(7) == fake_doc.thumbnail
+    assert doc.sync_error == ""
+
+
+def test_planted_near_duplicates_have_close_dhashes(paperless, run_sync):
+    result = paperless.seed(documents=60, duplicate_ratio=0.5)
+    run_sync()
+    near = [p for p in result.duplicate_pairs if p.kind == "near"]
+    assert near
+    for pair in near:
+        a = Document.objects.get(paperless_id=pair.original_id)
+        b = Document.objects.get(paperless_id=pair.duplicate_id)
+        assert dhash_distance(a.dhash, b.dhash) < 40
+    unrelated = Document.objects.get(paperless_id=1), Document.objects.get(paperless_id=2)
+    assert dhash_distance(unrelated[0].dhash, unrelated[1].dhash) > 40
+
+
+def test_archive_checksum_and_sizes_come_from_metadata_when_there_is_an_archive(
+    paperless, run_sync
+):
+    paperless.seed(documents=3)
+    archived = paperless.state.add_document(has_archive=True)
+    run_sync()
+    doc = Document.objects.get(paperless_id=archived.id)
+    assert doc.archive_checksum and doc.archive_checksum != doc.original_checksum
+    assert doc.archived_file_name == archived.archived_file_name
+    assert doc.original_size and doc.archive_size
+    metadata_calls = paperless.requests_for(path="/api/documents/*")
+    assert not any(r.path == "/api/documents/1/metadata/" for r in metadata_calls)
+
+
+def test_incremental_sync_asks_only_for_documents_changed_since_the_last_one(
+    paperless, run_sync
+):
+    paperless.seed(documents=40)
+    run_sync()
+    paperless.requests.clear()
+    document = paperless.state.documents[12]
+    document.title = "Renamed in Paperless"
+    paperless.state.touch(document)
+    job = run_sync()
+    assert job.status == Job.Status.SUCCEEDED
+    assert job.result["full"] is False
+    assert job.result.get("updated") == 1
+    assert Document.objects.get(paperless_id=12).title == "Renamed in Paperless"
+    content_reads = [
+        r
+        for r in paperless.requests_for(method="GET", path="/api/documents/")
+        if "content" in (r.param("fields") or "")
+    ]
+    assert content_reads and all(r.param("modified__gt") for r in content_reads)
+    # the overlap: modified__gt is before the previous run started
+    since = datetime.fromisoformat(content_reads[0].param("modified__gt"))
+    assert since < SyncState.objects.get_solo().last_success_started_at
+
+
+def test_full_sync_reads_everything_and_changes_nothing_unchanged(paperless, run_sync):
+    paperless.seed(documents=25)
+    run_sync()
+    paperless.requests.clear()
+    job = run_sync(full=True)
+    assert job.result["full"] is True
+    assert job.result.get("unchanged") == 25
+    assert "updated" not in job.result
+    content_reads = [
+        r
+        for r in paperless.requests_for(method="GET", path="/api/documents/")
+        if "content" in (r.param("fields") or "")
+    ]
+    assert not any(r.param("modified__gt") for r in content_reads)
+    # unchanged thumbnails are not downloaded again
+    assert not paperless.requests_for(path="/api/documents/*/thumb/")
+
+
+def test_deleted_documents_are_removed_on_an_incremental_sync(paperless, run_sync):
+    paperless.seed(documents=20)
+    run_sync()
+    assert thumbnails.read(5) is not None
+    paperless.state.trash_document(5)
+    paperless.state.trash_document(17)
+    job = run_sync()
+    assert job.result["full"] is False
+    assert job.result.get("deleted") == 2
+    assert mirrored_ids() == live_ids(paperless)
+    assert thumbnails.read(5) is None
+    assert not DocumentContent.objects.filter(document__paperless_id=5).exists()
+
+
+def test_a_missing_id_is_confirmed_before_removal(paperless, run_sync, monkeypatch):
+    """An id listing that races with changes can miss a live document: it is kept."""
+    paperless.seed(documents=10)
+    run_sync()
+    original = fake_server._Routes.paginate
+
+    def paginate_hiding_4(self, items, render, **kwargs):
+        if self.request.param("fields") == "id":
+            items = [d for d in items if d.id != 4]
+        return original(self, items, render, **kwargs)
+
+    monkeypatch.setattr(fake_server._Routes, "paginate", paginate_hiding_4)
+    job = run_sync()
+    assert "deleted" not in job.result
+    assert 4 in mirrored_ids()
+    assert paperless.requests_for(method="GET", path="/api/documents/4/")
+
+
+def test_document_restored_from_the_trash_comes_back(paperless, run_sync):
+    paperless.seed(documents=10)
+    paperless.state.trash_document(3)
+    run_sync()
+    assert 3 not in mirrored_ids()
+    paperless.state.restore_document(3)
+    run_sync()
+    assert 3 in mirrored_ids()
+
+
+def test_a_document_skipped_by_a_delete_and_add_during_paging_is_recovered(paperless, run_sync):
+    """A delete and an add between two pages keep the count equal, so the client cannot see the
+    shift and one document slips past; the id listing of the same run finds it."""
+    paperless.seed(documents=30)
+
+    def delete_one_add_one(state):
+        state.trash_document(2)
+        state.add_document()
+
+    after_content_page(paperless, 1, delete_one_add_one)
+    job = run_sync(page_size=10)
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert mirrored_ids() == live_ids(paperless)
+    assert job.result.get("recovered") == 1, sorted(job.result.items())
+
+
+def test_documents_added_and_deleted_while_paging_end_up_exactly_mirrored(paperless, run_sync):
+    paperless.seed(documents=45)
+
+    def churn(state):
+        for document_id in (3, 4, 15, 22):
+            state.trash_document(document_id)
+        state.add_document()
+        state.add_document()
+
+    after_content_page(paperless, 2, churn)
+    job = run_sync(page_size=10)
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert mirrored_ids() == live_ids(paperless)
+
+
+def test_names_are_kept_current_and_removed_objects_dropped(paperless, run_sync):
+    paperless.seed(documents=15)
+    run_sync()
+    paperless.state.tags[1]["name"] = "invoices"
+    paperless.state.correspondents[2]["name"] = "ACME Corp"
+    removed_tag = paperless.state.tags.pop(3)
+    for document in paperless.state.documents.values():
+        if removed_tag["id"] in document.tags:
+            document.tags.remove(removed_tag["id"])
+    run_sync()
+    assert Tag.objects.get(paperless_id=1).name == "invoices"
+    assert Correspondent.objects.get(paperless_id=2).name == "ACME Corp"
+    assert not Tag.objects.filter(paperless_id=3).exists()
+
+
+def test_a_tag_created_while_syncing_gets_its_name(paperless, run_sync):
+    paperless.seed(documents=5)
+    tag = paperless.state.add_tag("brand new")
+    original = paperless.state.tags.pop(tag["id"])  # not listed yet when objects are read
+    paperless.state.documents[2].tags = [tag["id"]]
+
+    def list_it_now(state):
+        state.tags[tag["id"]] = original
+
+    after_content_page(paperless, 1, list_it_now)
+    run_sync()
+    assert Document.objects.get(paperless_id=2).tags.get().name == "brand new"
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        lambda fake: fake.fail_next(2, path="/api/documents/"),
+        lambda fake: fake.throttle_next(1, retry_after=1, path="/api/documents/"),
+        lambda fake: fake.drop_next(2, path="/api/documents/"),
+        lambda fake: after_content_page(
+            fake, 1, lambda state: fake.malformed_next(1, path="/api/documents/")
+        ),
+        lambda fake: fake.fail_next(2, path="/api/tags/"),
+        lambda fake: fake.fail_next(2, path="/api/documents/*/thumb/"),
+    ],
+    ids=["500s", "429-retry-after", "dropped", "malformed-json", "tags-500", "thumb-500"],
+)
+def test_a_misbehaving_server_still_gives_a_complete_mirror(paperless, run_sync, fault):
+    paperless.seed(documents=25)
+    fault(paperless)
+    job = run_sync(page_size=10)
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert mirrored_ids() == live_ids(paperless)
+    assert not Document.objects.filter(phash__isnull=True).exists()
+    assert paperless.requests_for(path="/api/*")  # it talked to the fake
+
+
+def test_a_slow_answer_times_out_and_is_read_again(paperless, run_sync, settings):
+    settings.PAPERLESS_TIMEOUT = 0.5
+    from dedupe_project.models import Configuration
+
+    Configuration.objects.filter(pk=Configuration.objects.get_solo().pk).update(
+        paperless_timeout_seconds=0.5
+    )
+    paperless.seed(documents=12)
+    paperless.delay_next(1, seconds=2.0, path="/api/documents/")
+    job = run_sync(page_size=5)
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert mirrored_ids() == live_ids(paperless)
+
+
+def test_malformed_pages_beyond_the_retries_fail_the_job_and_a_rerun_resumes(
+    paperless, run_sync, monkeypatch
+):
+    monkeypatch.setattr("documents.sync.time.sleep", lambda seconds: None)
+    paperless.seed(documents=30)
+    after_content_page(
+        paperless, 2, lambda state: paperless.malformed_next(4, path="/api/documents/")
+    )
+    job = run_sync(page_size=10)
+    assert job.status == Job.Status.FAILED
+    assert "unreadable answer" in job.error
+    assert mirrored_ids() == list(range(1, 21))
+    assert SyncState.objects.get_solo().cursor["page"] == 2
+    paperless.requests.clear()
+    job = run_sync(page_size=10)
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert mirrored_ids() == live_ids(paperless)
+    pages = {
+        r.param("page")
+        for r in paperless.requests_for(method="GET", path="/api/documents/")
+        if "content" in (r.param("fields") or "")
+    }
+    # resumed after the committed page 2 (the client re-reads the page before to check for
+    # deletions), never from the start
+    assert "1" not in pages and "3" in pages
+
+
+def test_a_bad_token_fails_with_a_clear_message_and_writes_nothing(
+    paperless, run_sync, settings
+):
+    paperless.seed(documents=5)
+    settings.PAPERLESS_API_TOKEN = "not-the-token"
+    job = run_sync()
+    assert job.status == Job.Status.FAILED
+    assert "token" in job.error.lower()
+    assert not Document.objects.exists()
+
+
+def test_a_document_with_missing_fields_is_recorded_and_the_rest_synced(
+    paperless, run_sync, monkeypatch
+):
+    paperless.seed(documents=10)
+    original = fake_server._Routes.render_document
+
+    def render_without_title(self, document, **kwargs):
+        out = original(self, document, **kwargs)
+        if document.id == 6:
+            out.pop("title", None)
+            out.pop("modified", None)
+        return out
+
+    monkeypatch.setattr(fake_server._Routes, "render_document", render_without_title)
+    job = run_sync()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert mirrored_ids() == live_ids(paperless)
+    bad = Document.objects.get(paperless_id=6)
+    assert "title" in bad.sync_error and "modified" in bad.sync_error
+    assert Document.objects.exclude(sync_error="").count() == 1
+
+
+def test_megabytes_of_ocr_text_are_truncated_and_recorded(paperless, run_sync):
+    paperless.seed(documents=4)
+    huge = "lorem ipsum dolor sit amet " * 200_000  # 5.4 MB
+    paperless.state.add_document(content=huge)
+    job = run_sync()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    doc = Document.objects.get(paperless_id=5)
+    assert len(doc.text) == MAX_CONTENT_CHARS
+    assert doc.text_fingerprint == text_fingerprint(huge)
+    assert "characters" in doc.sync_error
+    assert Document.objects.exclude(sync_error="").count() == 1
+
+
+def test_an_undecodable_thumbnail_is_recorded_and_the_rest_hashed(
+    paperless, run_sync, monkeypatch
+):
+    paperless.seed(documents=6)
+    paperless.state.documents[3].image_seed = -1
+    real = fake_state.content.thumbnail_webp
+
+    def thumbnail(*, seed: int, variant: int = 0) -> bytes:
+        return b"RIFF\x00\x00garbage" if seed == -1 else real(seed=seed, variant=variant)
+
+    monkeypatch.setattr(fake_state.content, "thumbnail_webp", thumbnail)
+    job = run_sync()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    bad = Document.objects.get(paperless_id=3)
+    assert "could not be decoded" in bad.sync_error
+    assert bad.dhash is None and not bad.thumbnail_needed
+    assert Document.objects.filter(dhash__isnull=False).count() == 5
+
+
+def test_a_changed_document_clears_its_old_file_error(paperless, run_sync, monkeypatch):
+    paperless.seed(documents=3)
+    paperless.fail_next(5, path="/api/documents/2/thumb/")  # the client tries 5 times
+    run_sync()
+    doc = Document.objects.get(paperless_id=2)
+    assert "Thumbnail not fetched" in doc.sync_error and doc.thumbnail_needed
+    run_sync()  # the next run tries again
+    doc.refresh_from_db()
+    assert doc.sync_error == "" and doc.dhash is not None
+
+
+def test_a_second_sync_refuses_to_run_beside_a_running_one(paperless, run_sync, admin_user):
+    from documents.sync import SyncAlreadyRunning, start_sync
+
+    job = start_sync(user=admin_user)
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING)
+    with pytest.raises(SyncAlreadyRunning):
+        start_sync()
+    failed = run_sync()
+    assert failed.status == Job.Status.FAILED and "already running" in failed.error
+
+
+def test_thumbnail_cache_keeps_to_its_cap_by_evicting_the_oldest(paperless, run_sync):
+    import os
+    import time
+
+    for paperless_id in range(1, 6):
+        thumbnails.store(paperless_id, b"x" * 1000)
+        stamp = time.time() - 100 + paperless_id
+        os.utime(thumbnails.path_for(paperless_id), (stamp, stamp))
+    outcome = thumbnails.enforce_cap(max_bytes=2500)
+    assert outcome["evicted"] == 3
+    assert [thumbnails.read(i) is not None for i in range(1, 6)] == [False] * 3 + [True] * 2
+
+
+def test_merge_sorted_ids_finds_both_sides():
+    assert merge_sorted_ids([1, 2, 4, 7, 9], [2, 3, 4, 9, 10]) == ([1, 7], [3, 10])
+    assert merge_sorted_ids([], [1]) == ([], [1])
+    assert merge_sorted_ids([5], []) == ([5], [])

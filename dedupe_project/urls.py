@@ -19,6 +19,7 @@ urlpatterns = [
         name="api-token-delete",
     ),
     path("jobs/", include("processing.urls")),
+    path("documents/", include("documents.urls")),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

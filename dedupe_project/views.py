@@ -51,9 +51,11 @@ def first_run(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def dashboard(request: HttpRequest) -> HttpResponse:
     from documents.connection import connection_settings
+    from documents.views import sync_status_context
 
     Job.objects.mark_stale()
     context = {
+        "sync": sync_status_context(),
         "connection": connection_settings(),
         "active_jobs": Job.objects.active().select_related("created_by")[:10],
         "recent_jobs": Job.objects.select_related("created_by")[:5],

@@ -1,0 +1,125 @@
+"""Pages for the mirrored documents: the list, one document, its thumbnail, and "Sync now"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import quote_etag
+from django.views.decorators.http import require_http_methods
+
+from documents import thumbnails
+from documents.models import Correspondent, Document, DocumentType, SyncState, Tag
+from documents.sync import SyncAlreadyRunning, last_sync_job, start_sync
+
+PAGE_SIZE = 50
+
+
+def _int_param(request: HttpRequest, name: str) -> int | None:
+    raw = request.GET.get(name, "")
+    return int(raw) if raw.isdigit() else None
+
+
+def list_filters(request: HttpRequest) -> dict[str, Any]:
+    """The list filters from the query string (the page and the API read the same names)."""
+    return {
+        "q": request.GET.get("q", "").strip()[:200],
+        "tag": _int_param(request, "tag"),
+        "correspondent": _int_param(request, "correspondent"),
+        "document_type": _int_param(request, "document_type"),
+    }
+
+
+@require_http_methods(["GET"])
+def document_list(request: HttpRequest) -> HttpResponse:
+    filters = list_filters(request)
+    queryset = Document.objects.filtered(**filters).for_list().order_by("-paperless_id")
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "filters": filters,
+        "tags": Tag.objects.only("pk", "name"),
+        "correspondents": Correspondent.objects.only("pk", "name"),
+        "document_types": DocumentType.objects.only("pk", "name"),
+    }
+    template = "documents/list.html#document-table" if request.htmx else "documents/list.html"
+    return render(request, template, context)
+
+
+@require_http_methods(["GET"])
+def document_detail(request: HttpRequest, paperless_id: int) -> HttpResponse:
+    document = get_object_or_404(
+        Document.objects.select_related(
+            "correspondent", "document_type", "storage_path", "content"
+        ).prefetch_related("tags"),
+        paperless_id=paperless_id,
+    )
+    template = "documents/detail.html#document" if request.htmx else "documents/detail.html"
+    return render(request, template, {"document": document})
+
+
+@require_http_methods(["GET", "HEAD"])
+def document_thumbnail(request: HttpRequest, paperless_id: int) -> HttpResponse:
+    """The cached thumbnail (fetched from Paperless again if it was evicted), privately cacheable
+    by the browser and revalidated with its ETag (the original file's checksum)."""
+    document = get_object_or_404(
+        Document.objects.only("paperless_id", "thumbnail_etag"), paperless_id=paperless_id
+    )
+    etag = quote_etag(document.thumbnail_etag.strip('W/"')) if document.thumbnail_etag else None
+    if etag and etag in request.headers.get("If-None-Match", ""):
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        data = thumbnails.read(paperless_id)
+        if data is None:
+            data = _fetch_thumbnail(paperless_id)
+        response = HttpResponse(data, content_type="image/webp")
+    if etag:
+        response["ETag"] = etag
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _fetch_thumbnail(paperless_id: int) -> bytes:
+    from documents.connection import ConnectionNotConfigured, get_client
+    from documents.paperless import PaperlessError
+
+    try:
+        with get_client() as client:
+            data = client.get_thumbnail(paperless_id).content
+    except (ConnectionNotConfigured, PaperlessError) as exc:
+        raise Http404(f"No thumbnail: {exc}") from exc
+    thumbnails.store(paperless_id, data)
+    return data
+
+
+@require_http_methods(["POST"])
+def sync_now(request: HttpRequest) -> HttpResponse:
+    full = request.POST.get("full") == "1"
+    try:
+        job = start_sync(full=full, user=request.user)
+    except SyncAlreadyRunning as exc:
+        messages.info(request, str(exc))
+        job = exc.job
+    else:
+        messages.success(request, "Full sync started." if full else "Sync started.")
+    if request.htmx:
+        return render(request, "documents/partials/sync_status.html", sync_status_context())
+    return redirect("job-detail", job_id=job.pk)
+
+
+def sync_status_context() -> dict[str, Any]:
+    """What the dashboard's sync card shows."""
+    return {
+        "sync_state": SyncState.objects.get_solo(),
+        "sync_job": last_sync_job(),
+        "document_count": Document.objects.count(),
+        "documents_with_errors": Document.objects.exclude(sync_error="").count(),
+    }
+
+
+@require_http_methods(["GET"])
+def sync_status(request: HttpRequest) -> HttpResponse:
+    return render(request, "documents/partials/sync_status.html", sync_status_context())

@@ -53,6 +53,7 @@ _TO_DIGIT = str.maketrans(
     {"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "S": "5", "s": "5", "B": "8", "Z": "2",
      "z": "2"}
 )  # fmt: skip
+_DIGIT_RUN = re.compile(r"\d\S*(?:[ \t]{1,2}\S*\d\S*)*")
 _SEPARATORS = re.compile(r"[\s./,'-]")
 _RUN = re.compile(r"[A-Za-z0-9|]+")
 
@@ -103,9 +104,28 @@ def _canonical_reference(raw: str) -> str:
     return _SEPARATORS.sub("", _RUN.sub(_canonical_run, raw)).upper()
 
 
+def numeric_regions(text: str) -> str:
+    """Only the parts of ``text`` around digits (with the word before each), one per line.
+
+    The identifier patterns are costly to try at every position of a long text; a scan for
+    digits is cheap, and every identifier contains at least one digit.
+    """
+    spans: list[list[int]] = []
+    for match in _DIGIT_RUN.finditer(text):
+        start = max(text.rfind(" ", 0, match.start()), text.rfind("\n", 0, match.start()))
+        before = text[: max(start, 0)].rstrip()
+        previous_word = max(before.rfind(" "), before.rfind("\n")) + 1
+        start = previous_word if start >= 0 else 0
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = match.end()
+        else:
+            spans.append([start, match.end()])
+    return "\n".join(text[start:end] for start, end in spans)
+
+
 def extract_identifiers(text: str) -> Counter[Identifier]:
     """Dates, amounts and reference numbers of a raw (not normalised) text, as a multiset."""
-    text = unicodedata.normalize("NFKC", text)
+    text = numeric_regions(unicodedata.normalize("NFKC", text))
     found: Counter[Identifier] = Counter()
     taken: list[tuple[int, int]] = []
     for match in _VERSION.finditer(text):

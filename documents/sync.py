@@ -301,6 +301,7 @@ class SyncRun:
     object_maps: dict[type[models.Model], dict[int, int]] = field(default_factory=dict)
     file_workers: int = FILE_WORKERS
     page_size: int = PAGE_SIZE
+    fetch_files: bool = True
 
     def bump(self, name: str, by: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + by
@@ -416,6 +417,7 @@ class SyncRun:
             )
         }
         objects: list[Document] = []
+        unchanged: list[int] = []
         changed_text: list[ConvertedDocument] = []
         changed_tags: list[ConvertedDocument] = []
         for item in converted:
@@ -433,6 +435,10 @@ class SyncRun:
             is_new = old is None
             modified_changed = is_new or old["modified"] != values["modified"]
             text_changed = is_new or old["text_fingerprint"] != values["text_fingerprint"]
+            if not (modified_changed or text_changed or item.errors):
+                unchanged.append(item.paperless_id)  # nothing to write but "seen now"
+                self.bump("unchanged")
+                continue
             doc = Document(
                 paperless_id=item.paperless_id,
                 last_synced_at=now,
@@ -459,6 +465,8 @@ class SyncRun:
             if modified_changed:
                 changed_tags.append(item)
             self.bump("created" if is_new else ("updated" if modified_changed else "unchanged"))
+        if unchanged:
+            Document.objects.filter(paperless_id__in=unchanged).update(last_synced_at=now)
         Document.objects.bulk_create(
             objects,
             update_conflicts=True,
@@ -695,16 +703,30 @@ class SyncRun:
 
     def run(self) -> dict[str, Any]:
         phase = self.cursor.get("phase", "objects")
+        seconds: dict[str, float] = {}
+        clock = time.monotonic()
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            now = time.monotonic()
+            seconds[name] = round(now - clock, 3)
+            clock = now
+
         self.sync_objects()
+        lap("objects")
         if phase in ("objects", "documents"):
             self.save_cursor(phase="documents")
             self.sync_documents()
             if self.cursor.pop("objects_stale", False):
                 self.sync_objects()  # names for objects created while we paged
             self.save_cursor(phase="reconcile")
+            lap("documents")
         if self.cursor["phase"] == "reconcile":
             self.reconcile()
-        self.sync_files()
+            lap("reconcile")
+        if self.fetch_files:
+            self.sync_files()
+            lap("files")
         started = datetime.fromisoformat(self.cursor["started_at"])
         with transaction.atomic():
             state = SyncState.objects.select_for_update().get(pk=self.state.pk)
@@ -716,7 +738,7 @@ class SyncRun:
             state.last_counts = self.counts
             state.cursor = {}
             state.save()
-        result = {**self.counts, "full": bool(self.cursor.get("full"))}
+        result = {**self.counts, "full": bool(self.cursor.get("full")), "seconds": seconds}
         self.ctx.save_checkpoint({})
         return result
 
@@ -843,6 +865,7 @@ def sync_job(ctx: JobContext) -> dict[str, Any]:
             counts=dict(ctx.job.counts or {}),
             file_workers=max(1, min(workers, 16)),
             page_size=int(ctx.params.get("page_size") or PAGE_SIZE),
+            fetch_files=ctx.params.get("files", True) is not False,
         )
         run.save_cursor()
         return run.run()

@@ -1,0 +1,195 @@
+"""``manage.py sync_benchmark --documents 10000``: how fast a sync is against a fake Paperless,
+compared with merely downloading the same pages, and how much memory it takes.
+
+Runs the fake Paperless in its own process and the sync in a child process on a throwaway SQLite
+database (or ``--database-url``, which must be an empty, disposable database), so the figures are
+not mixed with the fake's work and your real data is never touched. Not a test: it prints figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from documents.sync import DOCUMENT_FIELDS, PAGE_SIZE
+
+TOKEN = "benchmark-token"  # noqa: S105 - the throwaway fake's token
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Command(BaseCommand):
+    help = "Benchmark the sync against a fake Paperless with N documents."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--documents", type=int, default=10_000)
+        parser.add_argument("--page-size", type=int, default=PAGE_SIZE)
+        parser.add_argument(
+            "--thumbnails", action="store_true", help="also fetch thumbnails and hash them"
+        )
+        parser.add_argument("--database-url", default="", help="an empty, disposable database")
+        parser.add_argument("--child", action="store_true", help=Command.SUPPRESS)
+        parser.add_argument("--paperless-url", default="", help=Command.SUPPRESS)
+
+    SUPPRESS = "==SUPPRESS=="
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["child"]:
+            self._child(options)
+            return
+        self._parent(options)
+
+    # --- the parent: fake, download baseline, then the sync in a child --------------------------
+
+    def _parent(self, options: dict[str, Any]) -> None:
+        root = Path(settings.BASE_DIR)
+        port = _free_port()
+        count = options["documents"]
+        fake = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [
+                sys.executable,
+                "-m",
+                "tests.fake_paperless",
+                "--port",
+                str(port),
+                "--documents",
+                str(count),
+                "--token",
+                TOKEN,
+            ],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            line = fake.stdout.readline() if fake.stdout else ""
+            if "Fake Paperless" not in line:
+                raise CommandError(f"the fake did not start: {line}")
+            download = self._download(url=url, page_size=options["page_size"])
+            with tempfile.TemporaryDirectory(prefix="dedupe-bench-") as data_dir:
+                env = {
+                    **os.environ,
+                    "DEDUPE_ENVIRONMENT": "development",
+                    "DEDUPE_DATA_DIR": data_dir,
+                    "DATABASE_URL": options["database_url"] or f"sqlite:///{data_dir}/bench.db",
+                    "PAPERLESS_URL": "",
+                    "PAPERLESS_API_TOKEN": "",
+                    "DEDUPE_LOG_LEVEL": "WARNING",
+                }
+                args = [
+                    sys.executable,
+                    str(root / "manage.py"),
+                    "sync_benchmark",
+                    "--child",
+                    "--paperless-url",
+                    url,
+                    "--page-size",
+                    str(options["page_size"]),
+                ]
+                if options["thumbnails"]:
+                    args.append("--thumbnails")
+                child = subprocess.run(  # noqa: S603 - our own manage.py
+                    args, cwd=root, env=env, capture_output=True, text=True, check=False
+                )
+            if child.returncode != 0:
+                raise CommandError(child.stderr[-3000:] or child.stdout[-3000:])
+            sync = json.loads(child.stdout.strip().splitlines()[-1])
+        finally:
+            fake.terminate()
+            fake.wait(timeout=10)
+        self._report(count=count, download=download, sync=sync)
+
+    def _download(self, *, url: str, page_size: int) -> dict[str, float]:
+        from documents.connection import make_client
+
+        started = time.perf_counter()
+        documents = 0
+        with make_client(url=url, token=TOKEN) as client:
+            for page in client.iter_document_pages(
+                fields=list(DOCUMENT_FIELDS), page_size=page_size
+            ):
+                documents += len(page.documents)
+        return {"seconds": time.perf_counter() - started, "documents": documents}
+
+    def _report(self, *, count: int, download: dict[str, float], sync: dict[str, Any]) -> None:
+        seconds = sync["seconds"]
+        phases = sync["phases"]
+        pages_part = phases.get("objects", 0) + phases.get("documents", 0)
+        lines = [
+            f"Documents:                 {count:,}",
+            f"Download only (client):    {download['seconds']:.2f} s "
+            f"({download['documents'] / download['seconds']:,.0f} documents/s)",
+            f"Sync, documents phase:     {pages_part:.2f} s "
+            f"({count / pages_part:,.0f} documents/s), "
+            f"{pages_part / download['seconds']:.2f}x the download",
+            f"Sync, id reconcile:        {phases.get('reconcile', 0):.2f} s",
+        ]
+        if "files" in phases:
+            lines.append(
+                f"Sync, thumbnails + hashes: {phases['files']:.2f} s "
+                f"({count / max(phases['files'], 1e-9):,.0f} documents/s)"
+            )
+        lines += [
+            f"Sync, total:               {seconds:.2f} s ({count / seconds:,.0f} documents/s)",
+            f"Peak memory (maxrss):      {sync['maxrss_mb']:.0f} MB "
+            f"(before the sync: {sync['rss_before_mb']:.0f} MB, "
+            f"growth {sync['maxrss_mb'] - sync['rss_before_mb']:.0f} MB)",
+            f"Rows mirrored:             {sync['rows']:,}",
+        ]
+        self.stdout.write("\n".join(lines))
+
+    # --- the child: a fresh database, one full sync ---------------------------------------------
+
+    def _child(self, options: dict[str, Any]) -> None:
+        from django.core.management import call_command
+
+        from documents.models import Document
+        from processing import jobs
+        from processing.models import Job
+
+        call_command("migrate", verbosity=0)
+        settings.PAPERLESS_URL = options["paperless_url"]
+        settings.PAPERLESS_API_TOKEN = TOKEN
+        rss_before = _maxrss_mb()
+        started = time.perf_counter()
+        job = jobs.run_inline(
+            kind=Job.Kind.SYNC,
+            params={
+                "full": True,
+                "files": bool(options["thumbnails"]),
+                "page_size": options["page_size"],
+            },
+        )
+        seconds = time.perf_counter() - started
+        if job.status != Job.Status.SUCCEEDED:
+            raise CommandError(f"sync failed: {job.error}")
+        result = {
+            "seconds": seconds,
+            "phases": job.result.get("seconds", {}),
+            "rss_before_mb": rss_before,
+            "maxrss_mb": _maxrss_mb(),
+            "rows": Document.objects.count(),
+        }
+        self.stdout.write(json.dumps(result))  # read by the parent

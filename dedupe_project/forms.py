@@ -66,7 +66,7 @@ class ConfigurationForm(forms.ModelForm):
             self.fields[f"factor_{name}_weight"] = forms.FloatField(
                 label=f"{name} weight",
                 initial=current["weight"],
-                widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "1"}),
+                widget=forms.NumberInput(attrs={"step": "0.05", "min": "0", "max": "5"}),
             )
 
     def factor_rows(self) -> list[dict[str, Any]]:

@@ -14,20 +14,32 @@ from django.utils import timezone
 
 from dedupe_project import crypto
 from dedupe_project.logging import register_secret
+from duplicates.engine.scoring import DEFAULT_WEIGHTS, ScoringConfig
 
-# Factors the dedupe engine scores each pair on; each has a weight and can be switched off.
+# The factors the dedupe engine scores each pair on (duplicates.engine.scoring is the source of
+# truth for names and default weights); each has a weight and can be switched off.
 FACTORS: dict[str, str] = {
-    "text": "Text overlap (shingle Jaccard and containment on the whole text)",
-    "fuzzy": "Fuzzy text ratio (tolerates OCR errors and reflowed lines)",
-    "metadata": "Metadata (correspondent, document type, created date, pages, size)",
-    "filename": "Title and original file name",
+    "jaccard": "Text overlap: exact shingle Jaccard on the whole text",
+    "fuzzy": "Fuzzy text ratio: tolerates OCR errors and reflowed lines",
+    "containment": "Containment: one text inside the other (extracts, missing pages)",
     "image": "Page image similarity (perceptual hashes)",
+    "metadata": "Metadata influence: how much the metadata factors below can lower a score",
+    "correspondent": "Same correspondent",
+    "document_type": "Same document type",
+    "created": "Close created dates",
+    "page_count": "Similar page counts",
+    "size": "Similar file sizes",
+    "title": "Similar titles",
+    "filename": "Similar original file names",
+    "checksum": "Identical file checksum (byte-identical copies)",
+    "discriminative": "Different dates, amounts or reference numbers mean different documents",
 }
+CONTENT_FACTORS = ("jaccard", "fuzzy", "containment", "image", "checksum")
+MAX_FACTOR_WEIGHT = 5.0
 
 
 def default_factor_weights() -> dict[str, dict[str, Any]]:
-    weights = {"text": 0.40, "fuzzy": 0.20, "metadata": 0.15, "filename": 0.10, "image": 0.15}
-    return {name: {"weight": weights[name], "enabled": True} for name in FACTORS}
+    return {name: {"weight": DEFAULT_WEIGHTS[name], "enabled": True} for name in FACTORS}
 
 
 def validate_factor_weights(value: Any) -> None:
@@ -45,12 +57,17 @@ def validate_factor_weights(value: Any) -> None:
         weight = entry["weight"]
         if isinstance(weight, bool) or not isinstance(weight, int | float):
             raise ValidationError(f"{name}: the weight must be a number.")
-        if not 0 <= weight <= 1:
-            raise ValidationError(f"{name}: the weight must be between 0 and 1.")
+        if not 0 <= weight <= MAX_FACTOR_WEIGHT:
+            raise ValidationError(
+                f"{name}: the weight must be between 0 and {MAX_FACTOR_WEIGHT:g}."
+            )
         if not isinstance(entry["enabled"], bool):
             raise ValidationError(f"{name}: 'enabled' must be true or false.")
-    if not any(e["enabled"] and e["weight"] > 0 for e in value.values()):
-        raise ValidationError("At least one factor must be enabled with a weight above 0.")
+    if not any(value[n]["enabled"] and value[n]["weight"] > 0 for n in CONTENT_FACTORS):
+        raise ValidationError(
+            "Switch on at least one content factor (text overlap, fuzzy text, containment, image "
+            "or checksum): metadata alone cannot tell duplicates apart."
+        )
 
 
 def validate_sync_interval(value: int) -> None:
@@ -87,7 +104,7 @@ class Configuration(models.Model):
         default=30, validators=[MinValueValidator(1), MaxValueValidator(300)]
     )
     duplicate_threshold = models.FloatField(
-        default=0.75,
+        default=ScoringConfig().threshold,
         validators=[MinValueValidator(0.3), MaxValueValidator(1.0)],
         help_text="Pairs scoring at or above this confidence are duplicates.",
     )
@@ -191,6 +208,15 @@ class Configuration(models.Model):
                 setattr(self, field.name, field.get_default())
         self.updated_by = user if getattr(user, "is_authenticated", False) else None
         self.save()
+
+    def scoring_config(self) -> ScoringConfig:
+        """The engine's scoring configuration from the stored threshold, weights and switches."""
+        weights = self.factor_weights
+        return ScoringConfig(
+            weights={name: float(entry["weight"]) for name, entry in weights.items()},
+            enabled=frozenset(name for name, entry in weights.items() if entry["enabled"]),
+            threshold=self.duplicate_threshold,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         data = {name: getattr(self, name) for name in self.editable_field_names()}

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from dedupe_project.models import Configuration
+from dedupe_project.models import CONTENT_FACTORS, FACTORS, Configuration
+from duplicates.engine.scoring import DEFAULT_WEIGHTS
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +14,8 @@ def test_get_returns_defaults_on_a_fresh_install(auth_client):
     assert body["groups_per_page"] == 50
     assert body["dry_run"] is True
     assert body["paperless_token_set"] is False
-    assert set(body["factor_weights"]) == {"text", "fuzzy", "metadata", "filename", "image"}
+    assert set(body["factor_weights"]) == set(DEFAULT_WEIGHTS)
+    assert body["factor_weights"]["fuzzy"] == {"weight": DEFAULT_WEIGHTS["fuzzy"], "enabled": True}
 
 
 def test_update_returns_the_whole_configuration(auth_client):
@@ -58,11 +60,8 @@ def test_update_rejects_nonsense_with_field_errors_and_keeps_the_old_values(
     }
 
 
-def test_factor_weights_must_leave_one_factor_on(auth_client):
-    weights = {
-        name: {"weight": 0.2, "enabled": False}
-        for name in ("text", "fuzzy", "metadata", "filename", "image")
-    }
+def test_factor_weights_must_leave_one_content_factor_on(auth_client):
+    weights = {name: {"weight": 0.2, "enabled": name not in CONTENT_FACTORS} for name in FACTORS}
     response = auth_client.post(
         "/api/config/validate", data={"factor_weights": weights}, content_type="application/json"
     )
@@ -100,7 +99,7 @@ def _settings_post(**overrides):
         "paperless_timeout_seconds": "30",
         "thumbnail_cache_mb": "512",
     }
-    for name in ("text", "fuzzy", "metadata", "filename", "image"):
+    for name in FACTORS:
         data[f"factor_{name}_enabled"] = "on"
         data[f"factor_{name}_weight"] = "0.2"
     data.update(overrides)
@@ -115,6 +114,9 @@ def test_settings_page_saves_valid_form(auth_client):
     config = Configuration.objects.get_solo()
     assert config.groups_per_page == 100
     assert config.factor_weights["filename"] == {"weight": 0.2, "enabled": False}
+    scoring = config.scoring_config()
+    assert "filename" not in scoring.enabled and "fuzzy" in scoring.enabled
+    assert scoring.weight("filename") == 0.0 and scoring.threshold == 0.8
 
 
 def test_settings_page_shows_field_errors_full_page_and_htmx(auth_client):
@@ -129,3 +131,13 @@ def test_settings_page_shows_field_errors_full_page_and_htmx(auth_client):
     assert b"<html" not in partial.content
     assert b'id="settings-form"' in partial.content
     assert Configuration.objects.get_solo().groups_per_page == 50
+
+
+def test_weights_above_the_maximum_are_rejected(auth_client):
+    weights = {name: {"weight": 1.0, "enabled": True} for name in FACTORS}
+    weights["fuzzy"]["weight"] = 50
+    response = auth_client.patch(
+        "/api/config", data={"factor_weights": weights}, content_type="application/json"
+    )
+    assert response.status_code == 422
+    assert "between 0 and 5" in " ".join(response.json()["field_errors"]["factor_weights"])

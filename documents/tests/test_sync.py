@@ -93,9 +93,7 @@ def test_archive_checksum_and_sizes_come_from_metadata_when_there_is_an_archive(
     assert not any(r.path == "/api/documents/1/metadata/" for r in metadata_calls)
 
 
-def test_incremental_sync_asks_only_for_documents_changed_since_the_last_one(
-    paperless, run_sync
-):
+def test_incremental_sync_asks_only_for_documents_changed_since_the_last_one(paperless, run_sync):
     paperless.seed(documents=40)
     run_sync()
     paperless.requests.clear()
@@ -303,9 +301,7 @@ def test_malformed_pages_beyond_the_retries_fail_the_job_and_a_rerun_resumes(
     assert "1" not in pages and "3" in pages
 
 
-def test_a_bad_token_fails_with_a_clear_message_and_writes_nothing(
-    paperless, run_sync, settings
-):
+def test_a_bad_token_fails_with_a_clear_message_and_writes_nothing(paperless, run_sync, settings):
     paperless.seed(documents=5)
     settings.PAPERLESS_API_TOKEN = "not-the-token"
     job = run_sync()
@@ -349,9 +345,7 @@ def test_megabytes_of_ocr_text_are_truncated_and_recorded(paperless, run_sync):
     assert Document.objects.exclude(sync_error="").count() == 1
 
 
-def test_an_undecodable_thumbnail_is_recorded_and_the_rest_hashed(
-    paperless, run_sync, monkeypatch
-):
+def test_an_undecodable_thumbnail_is_recorded_and_the_rest_hashed(paperless, run_sync, monkeypatch):
     paperless.seed(documents=6)
     paperless.state.documents[3].image_seed = -1
     real = fake_state.content.thumbnail_webp

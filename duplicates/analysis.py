@@ -1,0 +1,522 @@
+"""The Django side of a duplicate analysis: documents from the database into the engine, its
+sketches and edges back into the database, then groups rebuilt with a person's decisions.
+
+One function, :func:`run_analysis`, is what the ``analysis`` job kind runs, so the worker and
+``manage.py dedupe`` share it. Each run:
+
+1. dissolves groups broken by documents deleted since (the sync deletes them, memberships cascade);
+2. re-scores stored edges when the configuration's weights or switches changed
+   (``grouping.ensure_scoring``): factors are stored, so no text or signature is read;
+3. compares documents:
+
+   * *incremental* (the default, after a sync): only documents flagged ``needs_analysis`` or
+     without a current sketch (new, text changed, or signature parameters changed) are compared
+     with the whole library (``engine.analyse_changed`` over the stored sketches); the edges that
+     touch them are replaced. When that is more than ``FULL_RUN_SHARE`` of the library (a first
+     run), or nothing was ever analysed, the run is full;
+   * *full* (``--full``): every candidate pair of the library is scored again and edges not
+     found again are dropped. Stored sketches are reused when the engine verifies them against the
+     text's digest and the current parameters, everything else is recomputed. Checkpointed: after
+     every engine batch the new sketches and edges are committed with a small cursor
+     (``AnalysisStatus.cursor`` and the job's checkpoint); a killed run is resumed by the same job
+     or by the next analysis job, which continues after the last committed batch;
+
+4. rebuilds groups from every stored edge (``grouping.regroup``).
+
+Workers: the engine forks worker processes for big runs. Inside the embedded web process
+(``settings.EMBEDDED_WORKER``, daphne with threads) it runs in-process (``workers=1``) unless a
+job asks otherwise; ``rundramatiq`` workers and ``manage.py dedupe`` use every core.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.utils import timezone
+
+from dedupe_project.models import Configuration
+from documents.models import Document
+from duplicates.engine import (
+    AnalysisState,
+    DocFeatures,
+    EngineConfig,
+    IndexEntry,
+    PairScore,
+    analyse,
+    analyse_changed,
+)
+from duplicates.grouping import chunked, ensure_scoring, regroup
+from duplicates.models import (
+    AnalysisStatus,
+    DocumentSketch,
+    DuplicateGroup,
+    PairEdge,
+    signature_key,
+)
+from processing.jobs import JobContext, job_kind
+from processing.models import Job
+
+logger = logging.getLogger(__name__)
+
+ANALYSIS = Job.Kind.ANALYSIS
+FULL_RUN_SHARE = 0.3
+FEATURE_CHUNK = 2000
+_FEATURE_FIELDS = (
+    "pk",
+    "original_checksum",
+    "archive_checksum",
+    "correspondent_id",
+    "document_type_id",
+    "created",
+    "added",
+    "page_count",
+    "original_size",
+    "archive_size",
+    "title",
+    "original_file_name",
+    "archived_file_name",
+    "dhash",
+    "phash",
+    "text_fingerprint",
+    "sketch__blob",
+    "sketch__params_key",
+)
+_U64 = 0xFFFFFFFFFFFFFFFF
+
+
+class AnalysisAlreadyRunning(Exception):
+    def __init__(self, job: Job) -> None:
+        super().__init__(f"Analysis job #{job.pk} is already {job.status}.")
+        self.job = job
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+def engine_config(*, workers: int | None = None) -> EngineConfig:
+    """The engine's configuration from the stored settings (weights, switches, threshold)."""
+    if workers is None and settings.EMBEDDED_WORKER:
+        workers = 1
+    return EngineConfig(scoring=Configuration.objects.get_solo().scoring_config(), workers=workers)
+
+
+# --- documents in ----------------------------------------------------------------------------
+
+
+def _hash_or_none(value: Any) -> int | bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value & _U64
+    return bytes(value)
+
+
+def tag_counts() -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for doc_id in Document.tags.through.objects.values_list("document_id", flat=True).iterator(
+        chunk_size=10_000
+    ):
+        counts[doc_id] = counts.get(doc_id, 0) + 1
+    return counts
+
+
+def iter_features(
+    queryset: Iterable[Document] | Any,
+    *,
+    config: EngineConfig,
+    tags: dict[int, int] | None = None,
+) -> Iterator[DocFeatures]:
+    """``DocFeatures`` with text for the documents of ``queryset``, streamed in chunks (plain
+    tuples, no model instances) with their stored sketch when it was made with these params."""
+    key = signature_key(config.signature)
+    tags = tags if tags is not None else {}
+    rows = queryset.values_list(*_FEATURE_FIELDS, "content__text").iterator(
+        chunk_size=FEATURE_CHUNK
+    )
+    for row in rows:
+        (pk, checksum, archive_checksum, correspondent, document_type, created, added, pages,
+         original_size, archive_size, title, file_name, archived_name, dhash, phash, _fingerprint,
+         blob, params_key, text) = row  # fmt: skip
+        yield DocFeatures(
+            id=pk,
+            text=text or "",
+            checksum=checksum or None,
+            archive_checksum=archive_checksum or None,
+            correspondent_id=correspondent,
+            document_type_id=document_type,
+            created=created,
+            added=added.date() if added else None,
+            page_count=pages,
+            size=original_size or archive_size,
+            title=title,
+            original_file_name=file_name,
+            has_archive=bool(archive_checksum or archived_name),
+            tag_count=tags.get(pk, 0),
+            dhash=_hash_or_none(dhash),
+            phash=_hash_or_none(phash),
+            signature=bytes(blob) if blob is not None and params_key == key else None,
+        )
+
+
+def load_features(ids: Sequence[int], *, config: EngineConfig) -> list[DocFeatures]:
+    tags: dict[int, int] = {}
+    through = Document.tags.through
+    found: list[DocFeatures] = []
+    for part in chunked(list(ids)):
+        for doc_id in through.objects.filter(document_id__in=part).values_list(
+            "document_id", flat=True
+        ):
+            tags[doc_id] = tags.get(doc_id, 0) + 1
+        found.extend(iter_features(Document.objects.filter(pk__in=part), config=config, tags=tags))
+    return found
+
+
+def library_index(*, config: EngineConfig) -> Iterator[IndexEntry]:
+    """Every document with a current sketch, without text: the incremental run's index."""
+    rows = (
+        DocumentSketch.objects.current(params=config.signature)
+        .values_list(
+            "document_id",
+            "blob",
+            "document__original_checksum",
+            "document__archive_checksum",
+            "document__phash",
+            "document__dhash",
+        )
+        .iterator(chunk_size=10_000)
+    )
+    for doc_id, blob, checksum, archive_checksum, phash, dhash in rows:
+        yield IndexEntry(
+            id=doc_id,
+            signature=bytes(blob),
+            checksum=checksum or None,
+            archive_checksum=archive_checksum or None,
+            phash=_hash_or_none(phash),
+            dhash=_hash_or_none(dhash),
+        )
+
+
+def documents_to_compare(*, config: EngineConfig) -> Any:
+    """New or changed documents: flagged by the sync, or without a current sketch."""
+    current = DocumentSketch.objects.current(params=config.signature).filter(
+        document=OuterRef("pk")
+    )
+    return Document.objects.filter(Q(needs_analysis=True) | ~Exists(current))
+
+
+# --- results out -----------------------------------------------------------------------------
+
+
+def store_sketches(sketches: Iterable[tuple[int, bytes]], *, config: EngineConfig) -> int:
+    items = list(sketches)
+    if not items:
+        return 0
+    key = signature_key(config.signature)
+    now = timezone.now()
+    fingerprints: dict[int, str] = {}
+    for part in chunked([doc_id for doc_id, _ in items]):
+        fingerprints.update(
+            Document.objects.filter(pk__in=part).values_list("pk", "text_fingerprint")
+        )
+    DocumentSketch.objects.bulk_create(
+        [
+            DocumentSketch(
+                document_id=doc_id,
+                blob=blob,
+                params_key=key,
+                text_fingerprint=fingerprints[doc_id],
+                computed_at=now,
+            )
+            for doc_id, blob in items
+            if doc_id in fingerprints  # deleted meanwhile
+        ],
+        update_conflicts=True,
+        unique_fields=["document"],
+        update_fields=["blob", "params_key", "text_fingerprint", "computed_at"],
+        batch_size=500,
+    )
+    return len(items)
+
+
+def _edge_rows(edges: Iterable[PairScore], *, run_id: int | None, now: datetime) -> list[PairEdge]:
+    return [
+        PairEdge(
+            a_id=edge.a,
+            b_id=edge.b,
+            factors=edge.factors,
+            confidence=round(edge.confidence, 6),
+            sources=list(edge.sources),
+            computed_at=now,
+            run_id=run_id,
+        )
+        for edge in edges
+    ]
+
+
+def upsert_edges(edges: Sequence[PairScore], *, run_id: int | None) -> int:
+    """Insert or replace edges (by pair); edges of documents deleted meanwhile are skipped."""
+    if not edges:
+        return 0
+    ids = sorted({e.a for e in edges} | {e.b for e in edges})
+    alive: set[int] = set()
+    for part in chunked(ids):
+        alive.update(Document.objects.filter(pk__in=part).values_list("pk", flat=True))
+    rows = _edge_rows(
+        [e for e in edges if e.a in alive and e.b in alive], run_id=run_id, now=timezone.now()
+    )
+    PairEdge.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["a", "b"],
+        update_fields=["factors", "confidence", "sources", "computed_at", "run_id"],
+        batch_size=500,
+    )
+    return len(rows)
+
+
+def mark_analysed(ids: Sequence[int], *, started: datetime) -> None:
+    """Clear ``needs_analysis`` of documents compared, unless the sync touched them since."""
+    for part in chunked(list(ids)):
+        Document.objects.filter(pk__in=part, last_synced_at__lte=started).update(
+            needs_analysis=False
+        )
+
+
+# --- the runs --------------------------------------------------------------------------------
+
+
+def library_key() -> str:
+    """Changes when documents are added, deleted or change text: a checkpoint from another
+    library is not resumed."""
+    figures = Document.objects.aggregate(
+        n=Count("pk"), top=Max("pk"), changed=Max("content_changed_at")
+    )
+    changed = figures["changed"].isoformat() if figures["changed"] else ""
+    return f"{figures['n']}:{figures['top']}:{changed}"
+
+
+class _Reporter:
+    """Engine progress -> job progress; engine checkpoints -> committed sketches, edges, cursor."""
+
+    STAGES = {"signatures": "Computing signatures", "candidates": "Finding candidate pairs",
+              "scoring": "Scoring pairs"}  # fmt: skip
+
+    def __init__(self, ctx: JobContext | None, *, config: EngineConfig, run_id: int,
+                 library: str) -> None:  # fmt: skip
+        self.ctx = ctx
+        self.config = config
+        self.run_id = run_id
+        self.library = library
+        self.sketches_written = 0
+        self.edges_written = 0
+        self.batches = 0
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        if self.ctx is not None:
+            self.ctx.progress(
+                done=done, total=total, message=f"{self.STAGES.get(stage, stage)}: {done}/{total}"
+            )
+
+    def message(self, text: str) -> None:
+        if self.ctx is not None:
+            self.ctx.progress(done=0, total=None, message=text, force=True)
+
+    def cursor(self, state: AnalysisState) -> dict[str, Any]:
+        return {"mode": "full", "run_id": self.run_id, "library": self.library,
+                "stage": state.stage, "cursor": state.cursor}  # fmt: skip
+
+    def checkpoint(self, state: AnalysisState) -> None:
+        new_sketches = list(itertools.islice(state.sketches.items(), self.sketches_written, None))
+        new_edges = state.edges[self.edges_written :]
+        cursor = self.cursor(state)
+        with transaction.atomic():
+            store_sketches(new_sketches, config=self.config)
+            upsert_edges(new_edges, run_id=self.run_id)
+            AnalysisStatus.objects.filter(pk=AnalysisStatus.objects.get_solo().pk).update(
+                cursor=cursor
+            )
+        self.sketches_written += len(new_sketches)
+        self.edges_written += len(new_edges)
+        self.batches += 1
+        if self.ctx is not None:
+            self.ctx.save_checkpoint(cursor)
+            self.ctx.check_cancelled()
+
+
+def full_analysis(
+    *, ctx: JobContext | None, config: EngineConfig, run_id: int, started: datetime
+) -> dict[str, Any]:
+    status = AnalysisStatus.objects.get_solo()
+    library = library_key()
+    left = status.cursor or {}
+    resume = None
+    if left.get("mode") == "full" and left.get("library") == library:
+        run_id = left["run_id"]
+        resume = AnalysisState(stage=left["stage"], cursor=left["cursor"])
+        logger.info("analysis resumes", extra={"cursor": left})
+    reporter = _Reporter(ctx, config=config, run_id=run_id, library=library)
+    reporter.message("Loading documents")
+    docs = list(iter_features(Document.objects.order_by("pk"), config=config, tags=tag_counts()))
+    result = analyse(
+        docs,
+        config=config,
+        progress=reporter.progress,
+        checkpoint=reporter.checkpoint,
+        resume=resume,
+    )
+    ids = [d.id for d in docs]
+    del docs
+    with transaction.atomic():
+        reporter.checkpoint(AnalysisState(stage="done", cursor=0, sketches=result.sketches,
+                                          edges=result.edges))  # fmt: skip
+        stale = PairEdge.objects.exclude(run_id=run_id).delete()[0]
+        mark_analysed(ids, started=started)
+        AnalysisStatus.objects.filter(pk=status.pk).update(cursor={}, last_full_at=started)
+    return {
+        "mode": "full",
+        "resumed": resume is not None,
+        "documents": len(ids),
+        "compared": len(ids),
+        "candidates": result.stats.get("candidates", 0),
+        "edges": PairEdge.objects.count(),
+        "edges_dropped": stale,
+        "signatures_computed": reporter.sketches_written,
+    }
+
+
+def incremental_analysis(
+    *, ctx: JobContext | None, config: EngineConfig, changed_ids: Sequence[int], started: datetime
+) -> dict[str, Any]:
+    reporter = _Reporter(ctx, config=config, run_id=0, library="")
+    reporter.message(f"Comparing {len(changed_ids)} new or changed documents")
+    changed = load_features(changed_ids, config=config)
+    library = list(library_index(config=config))
+    result = analyse_changed(
+        changed,
+        library=library,
+        load=lambda ids: load_features(ids, config=config),
+        config=config,
+        progress=reporter.progress,
+    )
+    del library
+    with transaction.atomic():
+        store_sketches(result.sketches.items(), config=config)
+        for part in chunked(list(changed_ids)):
+            PairEdge.objects.touching(part).delete()
+        written = upsert_edges(result.edges, run_id=None)
+        mark_analysed(changed_ids, started=started)
+    return {
+        "mode": "incremental",
+        "resumed": False,
+        "documents": Document.objects.count(),
+        "compared": len(changed),
+        "candidates": result.stats.get("candidates", 0),
+        "edges_written": written,
+        "edges": PairEdge.objects.count(),
+        "signatures_computed": len(result.sketches),
+    }
+
+
+def run_analysis(
+    *, full: bool = False, ctx: JobContext | None = None, workers: int | None = None
+) -> dict[str, Any]:
+    """One analysis (see the module docstring); returns its counts."""
+    clock = time.monotonic()
+    started = timezone.now()
+    config = engine_config(workers=workers)
+    status = AnalysisStatus.objects.get_solo()
+    dissolved = DuplicateGroup.objects.dissolve_broken()
+    rescored = ensure_scoring(scoring=config.scoring)
+    run_id = ctx.job.pk if ctx is not None else int(time.time())
+    total = Document.objects.count()
+    changed_ids: list[int] = []
+    if not full and not status.cursor:
+        changed_ids = list(documents_to_compare(config=config).values_list("pk", flat=True))
+        full = status.last_full_at is None or len(changed_ids) > FULL_RUN_SHARE * max(total, 1)
+    if full or status.cursor:
+        counts = full_analysis(ctx=ctx, config=config, run_id=run_id, started=started)
+    elif changed_ids:
+        counts = incremental_analysis(
+            ctx=ctx, config=config, changed_ids=changed_ids, started=started
+        )
+    else:
+        counts = {"mode": "regroup", "resumed": False, "documents": total, "compared": 0,
+                  "candidates": 0, "edges": PairEdge.objects.count()}  # fmt: skip
+    if ctx is not None:
+        ctx.progress(done=0, total=None, message="Building groups", force=True)
+    grouped = regroup(threshold=config.scoring.threshold)
+    AnalysisStatus.objects.filter(pk=status.pk).update(
+        last_run_at=started, last_job_id=ctx.job.pk if ctx is not None else None
+    )
+    counts.update(grouped)
+    counts.update(
+        {"rescored_edges": rescored or 0, "dissolved_groups": dissolved,
+         "seconds": round(time.monotonic() - clock, 3)}
+    )  # fmt: skip
+    if ctx is not None:
+        ctx.progress(
+            done=1,
+            total=1,
+            message=f"{counts['groups']} groups from {counts['compared']} documents compared",
+            counts={
+                k: v for k, v in counts.items() if isinstance(v, int) and not isinstance(v, bool)
+            },
+            force=True,
+        )
+        ctx.save_checkpoint({})
+    return counts
+
+
+# --- entry points ----------------------------------------------------------------------------
+
+
+def running_analysis(*, exclude_job_id: int | None = None) -> Job | None:
+    Job.objects.mark_stale()
+    active = Job.objects.filter(kind=ANALYSIS).active()
+    if exclude_job_id is not None:
+        active = active.exclude(pk=exclude_job_id)
+    return active.order_by("created_at").first()
+
+
+def start_analysis(*, full: bool = False, user: Any = None) -> Job:
+    """Queue an analysis (the API, the pages, after a sync). Raises AnalysisAlreadyRunning."""
+    from processing import jobs
+
+    with transaction.atomic():
+        current = running_analysis()
+        if current is not None:
+            raise AnalysisAlreadyRunning(current)
+        return jobs.enqueue(kind=ANALYSIS, params={"full": bool(full)}, user=user)
+
+
+def analysis_after_sync(*, counts: dict[str, Any]) -> Job | None:
+    """Queue an incremental analysis when a sync changed documents (none when one is queued or
+    running already: it will see the changes)."""
+    if not any(counts.get(name) for name in ("created", "updated", "deleted")):
+        return None
+    try:
+        return start_analysis(full=False)
+    except AnalysisAlreadyRunning:
+        return None
+
+
+@job_kind(ANALYSIS, queue="analysis")
+def analysis_job(ctx: JobContext) -> dict[str, Any]:
+    """Run (or resume) an analysis; ``params``: ``full`` (bool), ``workers`` (int, optional)."""
+    other = running_analysis(exclude_job_id=ctx.job.pk)
+    if other is not None and other.status == Job.Status.RUNNING:
+        raise AnalysisAlreadyRunning(other)
+    workers = ctx.params.get("workers")
+    return run_analysis(
+        full=bool(ctx.params.get("full")),
+        ctx=ctx,
+        workers=int(workers) if workers else None,
+    )

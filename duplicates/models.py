@@ -1,0 +1,331 @@
+"""What the duplicate analysis stores: sketches, scored pairs (edges), groups, decisions.
+
+Ids given to the engine are ``Document.pk``. Everything here references ``documents.Document``
+with ``CASCADE``: a document deleted in Paperless (and so by the sync) takes its sketch, edges,
+memberships and decisions with it; a group left with fewer than two members is dissolved by the
+next analysis (:meth:`DuplicateGroupQuerySet.dissolve_broken`), which the sync queues.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from duplicates.engine import Decisions, ScoringConfig, SignatureParams
+
+
+def signature_key(params: SignatureParams) -> str:
+    """A short stable key of the parameters that make a signature (any change invalidates)."""
+    return (
+        f"{params.scheme}/p{params.num_perm}/s{params.seed}/k{params.shingle_size}/"
+        f"{params.shingle_hash}/a{params.anchor_rate}/n{params.normaliser_version}"
+    )
+
+
+def scoring_key(config: ScoringConfig) -> str:
+    """A digest of the weights and switches that turned stored factors into confidences."""
+    data = {
+        "weights": {k: float(v) for k, v in sorted(config.weights.items())},
+        "enabled": sorted(config.enabled),
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class DocumentSketchQuerySet(models.QuerySet["DocumentSketch"]):
+    def current(self, *, params: SignatureParams) -> DocumentSketchQuerySet:
+        """Sketches made with ``params`` from the document's present text."""
+        return self.filter(
+            params_key=signature_key(params), text_fingerprint=F("document__text_fingerprint")
+        )
+
+
+class DocumentSketch(models.Model):
+    """A document's MinHash signature blob (the engine's serialised sketch, which carries its own
+    parameters and text digest) plus the keys that say, without reading the text, whether it is
+    still valid: the signature parameters and the sync's text fingerprint it was made from."""
+
+    document = models.OneToOneField(
+        "documents.Document", on_delete=models.CASCADE, primary_key=True, related_name="sketch"
+    )
+    blob = models.BinaryField()
+    params_key = models.CharField(max_length=100)
+    text_fingerprint = models.CharField(max_length=64, blank=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    objects = DocumentSketchQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Sketch of {self.document_id}"
+
+
+class PairEdgeQuerySet(models.QuerySet["PairEdge"]):
+    def touching(self, document_ids: Iterable[int]) -> PairEdgeQuerySet:
+        ids = list(document_ids)
+        return self.filter(Q(a_id__in=ids) | Q(b_id__in=ids))
+
+    def between(self, first: int, second: int) -> PairEdgeQuerySet:
+        a, b = sorted((first, second))
+        return self.filter(a_id=a, b_id=b)
+
+    def strong(self, *, threshold: float) -> PairEdgeQuerySet:
+        return self.filter(confidence__gte=threshold)
+
+
+class PairEdge(models.Model):
+    """One scored candidate pair, ``a < b`` (document pks), every factor kept separately so the
+    confidence can be re-weighted later without texts or signatures."""
+
+    a = models.ForeignKey("documents.Document", on_delete=models.CASCADE, related_name="+")
+    b = models.ForeignKey("documents.Document", on_delete=models.CASCADE, related_name="+")
+    factors = models.JSONField(default=dict)
+    confidence = models.FloatField()
+    sources = models.JSONField(default=list)
+    computed_at = models.DateTimeField(default=timezone.now)
+    run_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The analysis job that scored it (full-run bookkeeping)."
+    )
+
+    objects = PairEdgeQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["a", "b"], name="pairedge_unique_pair"),
+            models.CheckConstraint(condition=Q(a__lt=F("b")), name="pairedge_a_lt_b"),
+        ]
+        indexes = [
+            models.Index(fields=["b"], name="pairedge_b"),
+            models.Index(fields=["-confidence"], name="pairedge_confidence"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.a_id}~{self.b_id} {self.confidence:.3f}"
+
+
+class DuplicateGroupQuerySet(models.QuerySet["DuplicateGroup"]):
+    def with_status(self, status: str) -> DuplicateGroupQuerySet:
+        return self.filter(status=status)
+
+    def by_confidence(self) -> DuplicateGroupQuerySet:
+        return self.order_by("-confidence", "pk")
+
+    def for_list(self) -> DuplicateGroupQuerySet:
+        active = GroupMember.objects.filter(removed=False).select_related(
+            "document", "document__correspondent", "document__document_type"
+        )
+        return self.select_related("primary").prefetch_related(
+            models.Prefetch("members", queryset=active, to_attr="active_members")
+        )
+
+    def dissolve_broken(self) -> int:
+        """Delete groups with fewer than two members left (documents deleted in Paperless);
+        groups a person closed as "not duplicates" are kept as the record of that decision.
+        Returns how many were deleted."""
+        broken = (
+            self.exclude(status=DuplicateGroup.Status.NOT_DUPLICATE)
+            .annotate(active=models.Count("members", filter=Q(members__removed=False)))
+            .filter(active__lt=2)
+        )
+        return broken.delete()[1].get(DuplicateGroup._meta.label, 0)
+
+
+class DuplicateGroup(models.Model):
+    """Documents the engine found to be copies of each other, with what a person decided.
+
+    ``confidence`` is the weakest member's confidence to the primary. ``primary_chosen`` marks a
+    primary picked by a person: re-analysis keeps it. ``status`` is kept across re-analyses (see
+    ``duplicates/grouping.py`` for how a new group is matched to an old one).
+    """
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        REVIEWED = "reviewed", "Reviewed"
+        RESOLVED = "resolved", "Resolved"
+        NOT_DUPLICATE = "not_duplicate", "Not duplicates"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    confidence = models.FloatField(default=0.0)
+    primary = models.ForeignKey(
+        "documents.Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    primary_chosen = models.BooleanField(default=False)
+    member_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    members_changed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last time an analysis added or dropped a member."
+    )
+
+    objects = DuplicateGroupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-confidence", "pk"]
+        indexes = [
+            models.Index(fields=["status", "-confidence"], name="group_status_confidence"),
+            models.Index(fields=["-confidence"], name="group_confidence"),
+            models.Index(fields=["member_count"], name="group_member_count"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Group {self.pk} ({self.member_count}, {self.confidence:.2f}, {self.status})"
+
+    def set_status(self, status: str, *, user: object = None) -> None:
+        self.status = status
+        self.status_changed_at = timezone.now()
+        self.status_changed_by = user if getattr(user, "is_authenticated", False) else None
+        self.save(update_fields=["status", "status_changed_at", "status_changed_by"])
+
+    def choose_primary(self, document_id: int, *, user: object = None) -> None:
+        """A person's choice of primary; kept by every re-analysis."""
+        if not self.members.filter(document_id=document_id, removed=False).exists():
+            raise ValueError(f"document {document_id} is not a member of group {self.pk}")
+        self.primary_id = document_id
+        self.primary_chosen = True
+        self.updated_at = timezone.now()
+        self.save(update_fields=["primary", "primary_chosen", "updated_at"])
+
+    def remove_member(self, document_id: int, *, user: object = None) -> None:
+        """Take a document out; it never joins the documents it was grouped with again."""
+        now = timezone.now()
+        self.members.filter(document_id=document_id).update(
+            removed=True,
+            removed_at=now,
+            removed_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        if self.primary_id == document_id:
+            self.primary_id, self.primary_chosen = None, False
+            self.save(update_fields=["primary", "primary_chosen"])
+
+    def mark_not_duplicate(self, *, user: object = None) -> None:
+        """Every pair of the group is "not duplicates", and the group says so."""
+        ids = list(self.members.filter(removed=False).values_list("document_id", flat=True))
+        PairDecision.objects.record_not_duplicate(document_ids=ids, user=user)
+        self.set_status(self.Status.NOT_DUPLICATE, user=user)
+
+
+class GroupMember(models.Model):
+    group = models.ForeignKey(DuplicateGroup, on_delete=models.CASCADE, related_name="members")
+    document = models.ForeignKey(
+        "documents.Document", on_delete=models.CASCADE, related_name="group_memberships"
+    )
+    confidence = models.FloatField(
+        null=True, blank=True, help_text="Confidence to the group's primary (none for it)."
+    )
+    is_primary = models.BooleanField(default=False)
+    removed = models.BooleanField(default=False)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-is_primary", "-confidence", "document_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "document"], name="groupmember_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["document", "removed"], name="groupmember_document"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id} in group {self.group_id}"
+
+
+class PairDecisionQuerySet(models.QuerySet["PairDecision"]):
+    def record_not_duplicate(self, *, document_ids: Iterable[int], user: object = None) -> int:
+        ids = sorted(set(document_ids))
+        who = user if getattr(user, "is_authenticated", False) else None
+        rows = [
+            PairDecision(a_id=a, b_id=b, decided_by=who)
+            for index, a in enumerate(ids)
+            for b in ids[index + 1 :]
+        ]
+        self.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        return len(rows)
+
+
+class PairDecision(models.Model):
+    """A person said these two documents are not duplicates; no analysis groups them again."""
+
+    a = models.ForeignKey("documents.Document", on_delete=models.CASCADE, related_name="+")
+    b = models.ForeignKey("documents.Document", on_delete=models.CASCADE, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    objects = PairDecisionQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["a", "b"], name="pairdecision_unique_pair"),
+            models.CheckConstraint(condition=Q(a__lt=F("b")), name="pairdecision_a_lt_b"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.a_id} is not {self.b_id}"
+
+
+def load_decisions() -> Decisions:
+    """Everything a person decided, in the engine's terms."""
+    not_duplicate = {frozenset(pair) for pair in PairDecision.objects.values_list("a_id", "b_id")}
+    removed: dict[int, set[int]] = {}
+    removed_rows = GroupMember.objects.filter(removed=True).values_list("group_id", "document_id")
+    by_group: dict[int, list[int]] = {}
+    for group_id, document_id in removed_rows:
+        by_group.setdefault(group_id, []).append(document_id)
+    if by_group:
+        for group_id, document_id in GroupMember.objects.filter(
+            group_id__in=list(by_group)
+        ).values_list("group_id", "document_id"):
+            for gone in by_group[group_id]:
+                if gone != document_id:
+                    removed.setdefault(gone, set()).add(document_id)
+    primaries = set(
+        DuplicateGroup.objects.filter(primary_chosen=True, primary__isnull=False).values_list(
+            "primary_id", flat=True
+        )
+    )
+    return Decisions(
+        not_duplicate=not_duplicate,
+        removed={doc: frozenset(others) for doc, others in removed.items()},
+        primaries=primaries,
+    )
+
+
+class AnalysisStatusManager(models.Manager["AnalysisStatus"]):
+    def get_solo(self) -> AnalysisStatus:
+        status, _ = self.get_or_create(pk=1)
+        return status
+
+
+class AnalysisStatus(models.Model):
+    """What the stored edges and groups were made with: the scoring key their confidences were
+    computed under (a different key means re-score), the last runs, and the cursor of an
+    unfinished full run (any later analysis job resumes it, like the sync's cursor)."""
+
+    scoring_key = models.CharField(max_length=32, blank=True)
+    last_full_at = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_job_id = models.BigIntegerField(null=True, blank=True)
+    cursor = models.JSONField(
+        default=dict, blank=True, help_text="Where an unfinished full analysis stands."
+    )
+
+    objects = AnalysisStatusManager()
+
+    class Meta:
+        verbose_name_plural = "analysis status"
+
+    def __str__(self) -> str:
+        return "Analysis status"

@@ -156,12 +156,15 @@ def _register_routers() -> None:
     from dedupe_project.api_config import router as config_router
     from documents.api import router as documents_router
     from documents.api import sync_router
+    from duplicates.api import analysis_router, groups_router
     from processing.api import router as jobs_router
 
     api.add_router("/config", config_router, tags=["configuration"])
     api.add_router("/jobs", jobs_router, tags=["jobs"])
     api.add_router("/documents", documents_router, tags=["documents"])
     api.add_router("/sync", sync_router, tags=["documents"])
+    api.add_router("/analysis", analysis_router, tags=["duplicates"])
+    api.add_router("/groups", groups_router, tags=["duplicates"])
 
 
 _register_routers()

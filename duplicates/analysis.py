@@ -68,6 +68,7 @@ logger = logging.getLogger(__name__)
 
 ANALYSIS = Job.Kind.ANALYSIS
 FULL_RUN_SHARE = 0.3
+TUNING = ("sketch_batch", "score_batch")
 FEATURE_CHUNK = 2000
 _FEATURE_FIELDS = (
     "pk",
@@ -101,11 +102,16 @@ class AnalysisAlreadyRunning(Exception):
 # --- configuration ---------------------------------------------------------------------------
 
 
-def engine_config(*, workers: int | None = None) -> EngineConfig:
-    """The engine's configuration from the stored settings (weights, switches, threshold)."""
+def engine_config(*, workers: int | None = None, **tuning: int) -> EngineConfig:
+    """The engine's configuration from the stored settings (weights, switches, threshold);
+    ``tuning``: ``sketch_batch`` / ``score_batch`` (work between two checkpoints)."""
     if workers is None and settings.EMBEDDED_WORKER:
         workers = 1
-    return EngineConfig(scoring=Configuration.objects.get_solo().scoring_config(), workers=workers)
+    return EngineConfig(
+        scoring=Configuration.objects.get_solo().scoring_config(),
+        workers=workers,
+        **{k: int(v) for k, v in tuning.items() if k in TUNING and v},
+    )
 
 
 # --- documents in ----------------------------------------------------------------------------
@@ -426,12 +432,16 @@ def incremental_analysis(
 
 
 def run_analysis(
-    *, full: bool = False, ctx: JobContext | None = None, workers: int | None = None
+    *,
+    full: bool = False,
+    ctx: JobContext | None = None,
+    workers: int | None = None,
+    **tuning: int,
 ) -> dict[str, Any]:
     """One analysis (see the module docstring); returns its counts."""
     clock = time.monotonic()
     started = timezone.now()
-    config = engine_config(workers=workers)
+    config = engine_config(workers=workers, **tuning)
     status = AnalysisStatus.objects.get_solo()
     dissolved = DuplicateGroup.objects.dissolve_broken()
     rescored = ensure_scoring(scoring=config.scoring)
@@ -448,8 +458,15 @@ def run_analysis(
             ctx=ctx, config=config, changed_ids=changed_ids, started=started
         )
     else:
-        counts = {"mode": "regroup", "resumed": False, "documents": total, "compared": 0,
-                  "candidates": 0, "edges": PairEdge.objects.count()}  # fmt: skip
+        counts = {
+            "mode": "regroup",
+            "resumed": False,
+            "documents": total,
+            "compared": 0,
+            "candidates": 0,
+            "edges": PairEdge.objects.count(),
+            "signatures_computed": 0,
+        }
     if ctx is not None:
         ctx.progress(done=0, total=None, message="Building groups", force=True)
     grouped = regroup(threshold=config.scoring.threshold)
@@ -519,4 +536,5 @@ def analysis_job(ctx: JobContext) -> dict[str, Any]:
         full=bool(ctx.params.get("full")),
         ctx=ctx,
         workers=int(workers) if workers else None,
+        **{name: ctx.params[name] for name in TUNING if ctx.params.get(name)},
     )

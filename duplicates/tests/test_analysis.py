@@ -11,6 +11,7 @@ from duplicates.analysis import run_analysis
 from duplicates.engine.corpus import generate_corpus
 from duplicates.models import DocumentSketch, DuplicateGroup, GroupMember, PairEdge
 from duplicates.tests.conftest import LETTER, change_text, feature, page, store_documents
+from processing.models import Job
 
 
 def member_sets() -> list[set[int]]:
@@ -148,3 +149,15 @@ def test_documents_synced_while_the_analysis_ran_stay_flagged(analyse):
     analyse()
 
     assert list(Document.objects.filter(needs_analysis=True).values_list("pk", flat=True)) == [2]
+
+
+def test_a_sync_that_changed_documents_queues_an_incremental_analysis(paperless, run_job):
+    paperless.seed(documents=5)
+
+    sync = run_job("sync", full=True)
+    again = run_job("sync")
+
+    assert sync.status == again.status == "succeeded"
+    queued = Job.objects.filter(kind=Job.Kind.ANALYSIS)
+    assert queued.count() == 1  # the second sync changed nothing
+    assert queued.get().params == {"full": False}

@@ -868,7 +868,11 @@ def sync_job(ctx: JobContext) -> dict[str, Any]:
             fetch_files=ctx.params.get("files", True) is not False,
         )
         run.save_cursor()
-        return run.run()
+        result = run.run()
+    from duplicates.analysis import analysis_after_sync
+
+    analysis_after_sync(counts=result)  # incremental analysis of what changed
+    return result
 
 
 def last_sync_job() -> Job | None:

@@ -125,6 +125,37 @@ def validate_config(request: HttpRequest, payload: ConfigUpdate) -> dict[str, An
     return {"valid": True, "field_errors": {}}
 
 
+class DryRunTagIn(Schema):
+    name: str
+
+
+@router.post(
+    "/dry-run-tag",
+    response={200: ConfigOut, 422: ErrorOut, 502: ErrorOut},
+    summary="Create or find a tag in Paperless (no auto-matching) and make it the dry-run tag",
+)
+def set_dry_run_tag(request: HttpRequest, payload: DryRunTagIn) -> dict[str, Any]:
+    from documents.connection import ConnectionNotConfigured
+    from documents.paperless import PaperlessError
+    from documents.tags import ensure_dry_run_tag
+
+    name = payload.name.strip()
+    if not name or len(name) > 128:
+        raise ApiError(
+            status=422,
+            code="validation_error",
+            detail="Give the tag a name of 1 to 128 characters.",
+            field_errors={"name": ["1 to 128 characters."]},
+        )
+    try:
+        ensure_dry_run_tag(name=name, user=request.user)
+    except ConnectionNotConfigured as exc:
+        raise ApiError(status=422, code="not_configured", detail=str(exc)) from exc
+    except PaperlessError as exc:
+        raise ApiError(status=502, code="paperless_error", detail=str(exc)) from exc
+    return Configuration.objects.get_solo().as_dict()
+
+
 class ConnectionTestIn(Schema):
     url: str | None = None
     token: str | None = None

@@ -28,7 +28,7 @@ application = ProtocolTypeRouter(
     }
 )
 
-if settings.EMBEDDED_WORKER and not settings.TESTING:
+if settings.EMBEDDED_WORKER:
     from processing import embedded
 
     embedded.start()

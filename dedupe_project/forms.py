@@ -44,7 +44,7 @@ class ConfigurationForm(forms.ModelForm):
             "duplicate_threshold",
             "groups_per_page",
             "dry_run",
-            "dry_run_tag_name",
+            "dry_run_tag_id",
             "sync_interval_minutes",
             "paperless_requests_per_second",
             "paperless_timeout_seconds",
@@ -57,6 +57,20 @@ class ConfigurationForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        from documents.models import Tag
+
+        tags = [(tag.paperless_id, tag.name) for tag in Tag.objects.only("paperless_id", "name")]
+        self.fields["dry_run_tag_id"] = forms.TypedChoiceField(
+            label="Dry-run tag",
+            choices=[
+                ("", f"Create '{self.instance.dry_run_tag_name}' at the first dry run"),
+                *tags,
+            ],
+            coerce=int,
+            empty_value=None,
+            required=False,
+            help_text="In dry-run mode, deleting only adds this tag in Paperless.",
+        )
         weights = self.instance.factor_weights or {}
         for name, label in FACTORS.items():
             current = weights.get(name, {"weight": 0, "enabled": False})

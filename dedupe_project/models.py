@@ -209,6 +209,18 @@ class Configuration(models.Model):
         self.updated_by = user if getattr(user, "is_authenticated", False) else None
         self.save()
 
+    def clean(self) -> None:
+        """The dry-run tag must be a tag we know from Paperless; its name follows the tag."""
+        if self.dry_run_tag_id is not None:
+            from documents.models import Tag
+
+            tag = Tag.objects.filter(paperless_id=self.dry_run_tag_id).first()
+            if tag is None:
+                raise ValidationError(
+                    {"dry_run_tag_id": "No such tag in Paperless (sync first, or create it)."}
+                )
+            self.dry_run_tag_name = tag.name
+
     def scoring_config(self) -> ScoringConfig:
         """The engine's scoring configuration from the stored threshold, weights and switches."""
         weights = self.factor_weights

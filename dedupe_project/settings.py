@@ -94,8 +94,9 @@ DATABASE_URL = env.str("DATABASE_URL", default="")
 REDIS_URL = env.str("REDIS_URL", default="")
 
 # The embedded worker runs Dramatiq inside the web process on an in-memory broker. It is the
-# default without Redis; with Redis the separate `worker` process does the work.
-EMBEDDED_WORKER = env.bool("DEDUPE_EMBEDDED_WORKER", default=not REDIS_URL)
+# default without Redis; with Redis the separate `worker` process does the work. The test suite
+# runs jobs itself (or in the app it starts as a subprocess), so it is off there by default.
+EMBEDDED_WORKER = env.bool("DEDUPE_EMBEDDED_WORKER", default=not REDIS_URL and not TESTING)
 
 INSTALLED_APPS = [
     "daphne",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("setup/", views.first_run, name="first-run"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/reset/", views.settings_reset, name="settings-reset"),
+    path("settings/dry-run-tag/", views.dry_run_tag, name="dry-run-tag"),
     path("settings/connection/", views.connection_page, name="connection"),
     path("settings/api-tokens/", views.api_tokens, name="api-tokens"),
     path(

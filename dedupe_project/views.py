@@ -75,8 +75,32 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             return redirect("settings")
         messages.error(request, "Nothing was saved: correct the fields marked below.")
     template = "settings.html#settings-form" if request.htmx else "settings.html"
-    context = {"form": form, "openai_hint": config.secret_hint("openai_api_key")}
+    context = {
+        "form": form,
+        "openai_hint": config.secret_hint("openai_api_key"),
+        "dry_run_tag_name": config.dry_run_tag_name,
+    }
     return render(request, template, context, status=422 if form.errors else 200)
+
+
+@require_http_methods(["POST"])
+def dry_run_tag(request: HttpRequest) -> HttpResponse:
+    """Create (or find) the named tag in Paperless and make it the dry-run tag."""
+    from documents.connection import ConnectionNotConfigured
+    from documents.paperless import PaperlessError
+    from documents.tags import ensure_dry_run_tag
+
+    name = request.POST.get("name", "").strip()
+    if not name or len(name) > 128:
+        messages.error(request, "Give the tag a name of 1 to 128 characters.")
+        return redirect("settings")
+    try:
+        tag = ensure_dry_run_tag(name=name, user=request.user)
+    except (PaperlessError, ConnectionNotConfigured) as exc:
+        messages.error(request, f"The tag could not be set up in Paperless: {exc}")
+    else:
+        messages.success(request, f"Dry runs will tag documents with '{tag.name}'.")
+    return redirect("settings")
 
 
 @require_http_methods(["POST"])

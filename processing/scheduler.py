@@ -28,8 +28,15 @@ def tick(*, now: datetime | None = None) -> dict[str, object]:
 
     now = now or timezone.now()
     outcome: dict[str, object] = {"stale": Job.objects.mark_stale(now=now), "sync_job": None}
+    from documents.connection import connection_settings
+
     interval = Configuration.objects.get_solo().sync_interval_minutes
-    if interval and _sync_registered() and _sync_due(now=now, interval_minutes=interval):
+    if (
+        interval
+        and _sync_registered()
+        and connection_settings().configured
+        and _sync_due(now=now, interval_minutes=interval)
+    ):
         job = jobs.enqueue(kind=Job.Kind.SYNC, params={"scheduled": True})
         outcome["sync_job"] = job.pk
     return outcome

@@ -126,7 +126,10 @@ def live_app(transactional_db, tmp_path) -> Iterator[LiveApp]:
     port = free_port()
     env = {
         **os.environ,
-        "DEDUPE_ENVIRONMENT": "development",
+        # The test environment (its fast password hasher matches the users the tests create),
+        # with the worker where the mode puts it: inside this process without Redis.
+        "DEDUPE_ENVIRONMENT": "test",
+        "DEDUPE_EMBEDDED_WORKER": "0" if settings.REDIS_URL else "1",
         "DEDUPE_DATA_DIR": str(tmp_path),
         "DEDUPE_SECRET_KEY": settings.SECRET_KEY,
         "DATABASE_URL": database_url_for_subprocess(),

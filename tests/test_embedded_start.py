@@ -15,7 +15,9 @@ def test_dev_run_serves_the_login_page_in_the_embedded_default(tmp_path):
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("DEDUPE_")
+        # As a new user's shell: none of our settings, and the real settings module.
+        if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
+        and not k.startswith("DEDUPE_")
     }
     env.update(PORT=str(port), DEDUPE_DATA_DIR=str(tmp_path))
     log = tmp_path / "run.log"

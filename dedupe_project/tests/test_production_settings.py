@@ -14,7 +14,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DEDUPE_", "DATABASE_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DEDUPE_", "DATABASE_", "DJANGO_SETTINGS_MODULE"))
+    }
     clean.update(
         DEDUPE_ENVIRONMENT="production",
         DEDUPE_DATA_DIR=str(tmp_path),

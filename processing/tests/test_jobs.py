@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from dedupe_project.models import Configuration
 from processing import jobs, scheduler
 from processing.models import Job
 
@@ -129,6 +130,12 @@ def test_scheduler_tick_starts_sync_when_due_and_not_twice(
     ran = []
     monkeypatch.setitem(
         jobs._REGISTRY, "sync", jobs.JobKind(kind="sync", queue="sync", func=ran.append)
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        unconfigured = scheduler.tick()
+    assert unconfigured["sync_job"] is None  # no Paperless yet: nothing to sync
+    Configuration.objects.get_solo().apply(
+        {"paperless_url": "http://paperless.lan:8000", "paperless_token": "t" * 40}
     )
     with django_capture_on_commit_callbacks(execute=False):
         first = scheduler.tick()

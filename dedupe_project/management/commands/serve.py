@@ -38,6 +38,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"\nPaperless Dedupe is starting at {url}\n")
             + f"  Then {how}.\n  Running in {mode}.\n  Stop with Ctrl+C.\n"
         )
+        self.stdout.flush()
         CommandLineInterface().run(
             [
                 "--bind",

@@ -219,22 +219,28 @@ def regroup(
         progress(f"Saving {len(new_groups)} groups")
     with transaction.atomic():
         old_rows = DuplicateGroup.objects.exclude(status=DuplicateGroup.Status.NOT_DUPLICATE)
-        old_by_pk: dict[int, _OldGroup] = {
-            pk: _OldGroup(
-                pk=pk, touched=status != DuplicateGroup.Status.NEW or chosen, members=set()
-            )
-            for pk, status, chosen in old_rows.values_list("pk", "status", "primary_chosen")
-        }
+        old_by_pk: dict[int, _OldGroup] = {}
+        old_state: dict[int, tuple] = {}
+        for pk, status, chosen, primary_id, score in old_rows.values_list(
+            "pk", "status", "primary_chosen", "primary_id", "confidence"
+        ):
+            touched = status != DuplicateGroup.Status.NEW or chosen
+            old_by_pk[pk] = _OldGroup(pk=pk, touched=touched, members=set())
+            old_state[pk] = (primary_id, chosen, round(score, 6))
+        old_members: dict[int, set[tuple[int, float | None]]] = {}
         member_rows: dict[tuple[int, int], tuple[int, datetime]] = {}
         removed_pairs: set[tuple[int, int]] = set()
-        for pk, group_id, doc_id, removed, added_at in GroupMember.objects.filter(
+        for pk, group_id, doc_id, removed, added_at, score in GroupMember.objects.filter(
             group_id__in=old_rows.values("pk")
-        ).values_list("pk", "group_id", "document_id", "removed", "added_at"):
+        ).values_list("pk", "group_id", "document_id", "removed", "added_at", "confidence"):
             if removed:
                 removed_pairs.add((group_id, doc_id))
             else:
                 old_by_pk[group_id].members.add(doc_id)
                 member_rows[(group_id, doc_id)] = (pk, added_at)
+                old_members.setdefault(group_id, set()).add(
+                    (doc_id, None if score is None else round(score, 6))
+                )
         matched = match_groups(new_groups, list(old_by_pk.values()))
         chosen = dict(
             DuplicateGroup.objects.filter(pk__in=[o.pk for o in matched.values()]).values_list(
@@ -258,6 +264,7 @@ def regroup(
             )
 
         updates: list[DuplicateGroup] = []
+        unchanged: set[int] = set()
         creates: list[tuple[int, DuplicateGroup]] = []
         for index, group in enumerate(new_groups):
             old = matched.get(index)
@@ -276,12 +283,19 @@ def regroup(
                     )
                 )
                 continue
+            primary_chosen = bool(chosen_flags.get(old.pk) and chosen.get(old.pk) == group.primary)
+            members_now = {
+                (m, None if m == group.primary else round(group.member_confidence[m], 6))
+                for m in group.members
+            }
+            same = (group.primary, primary_chosen, round(group.confidence, 6))
+            if old_state[old.pk] == same and members_now == old_members.get(old.pk, set()):
+                unchanged.add(old.pk)  # nothing to write for this group
+                continue
             row = DuplicateGroup(pk=old.pk)
             row.confidence = group.confidence
             row.primary_id = group.primary
-            row.primary_chosen = bool(
-                chosen_flags.get(old.pk) and chosen.get(old.pk) == group.primary
-            )
+            row.primary_chosen = primary_chosen
             row.member_count = len(group.members)
             row.updated_at = now
             row.members_changed_at = None
@@ -305,11 +319,13 @@ def regroup(
             group_pk[index] = row.pk
 
         # members: replace the active rows of kept groups, keep removed rows and join times
-        for pks in chunked(sorted(keep_pks)):
+        for pks in chunked(sorted(keep_pks - unchanged)):
             GroupMember.objects.filter(group_id__in=pks, removed=False).delete()
         members: list[GroupMember] = []
         for index, group in enumerate(new_groups):
             pk = group_pk[index]
+            if pk in unchanged:
+                continue
             for doc_id in group.members:
                 if (pk, doc_id) in removed_pairs:
                     continue
@@ -329,5 +345,6 @@ def regroup(
         "groups_created": len(creates),
         "groups_kept": len(matched),
         "groups_deleted": deleted,
-        "grouped_documents": len(members),
+        "groups_unchanged": len(unchanged),
+        "grouped_documents": sum(len(g.members) for g in new_groups),
     }

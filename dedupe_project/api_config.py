@@ -15,6 +15,7 @@ from ninja import Router, Schema
 
 from dedupe_project.api import ApiError, ErrorOut, django_field_errors
 from dedupe_project.models import Configuration
+from dedupe_project.reanalysis import queue_rescore_if_changed, scoring_fingerprint
 
 router = Router()
 
@@ -94,7 +95,9 @@ def get_config(request: HttpRequest) -> dict[str, Any]:
 )
 def update_config(request: HttpRequest, payload: ConfigUpdate) -> dict[str, Any]:
     config = Configuration.objects.get_solo()
+    before = scoring_fingerprint(config)
     config.apply(_changes(payload), user=request.user)
+    queue_rescore_if_changed(before=before, config=config, user=request.user)
     return config.as_dict()
 
 
@@ -106,7 +109,9 @@ def replace_config(request: HttpRequest, payload: ConfigUpdate) -> dict[str, Any
 @router.post("/reset", response=ConfigOut, summary="Back to defaults (stored secrets are kept)")
 def reset_config(request: HttpRequest) -> dict[str, Any]:
     config = Configuration.objects.get_solo()
+    before = scoring_fingerprint(config)
     config.reset(user=request.user)
+    queue_rescore_if_changed(before=before, config=config, user=request.user)
     return config.as_dict()
 
 

@@ -16,6 +16,7 @@ from django_prometheus.exports import ExportToDjangoView
 
 from dedupe_project.forms import ApiTokenForm, ConfigurationForm, ConnectionForm, FirstAdminForm
 from dedupe_project.models import ApiToken, Configuration
+from dedupe_project.reanalysis import queue_rescore_if_changed, scoring_fingerprint
 from processing.models import Job
 
 
@@ -66,12 +67,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def settings_page(request: HttpRequest) -> HttpResponse:
     config = Configuration.objects.get_solo()
+    before = scoring_fingerprint(config)
     form = ConfigurationForm(request.POST or None, instance=config)
     if request.method == "POST":
         if form.is_valid():
             form.instance.updated_by = request.user
-            form.save()
+            saved = form.save()
             messages.success(request, "Settings saved.")
+            if queue_rescore_if_changed(before=before, config=saved, user=request.user):
+                messages.info(request, "Scoring changed: the stored pairs are being re-scored.")
             return redirect("settings")
         messages.error(request, "Nothing was saved: correct the fields marked below.")
     template = "settings.html#settings-form" if request.htmx else "settings.html"
@@ -105,7 +109,10 @@ def dry_run_tag(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["POST"])
 def settings_reset(request: HttpRequest) -> HttpResponse:
-    Configuration.objects.get_solo().reset(user=request.user)
+    config = Configuration.objects.get_solo()
+    before = scoring_fingerprint(config)
+    config.reset(user=request.user)
+    queue_rescore_if_changed(before=before, config=config, user=request.user)
     messages.success(request, "All settings are back to their defaults.")
     return redirect("settings")
 

@@ -141,3 +141,26 @@ def test_weights_above_the_maximum_are_rejected(auth_client):
     )
     assert response.status_code == 422
     assert "between 0 and 5" in " ".join(response.json()["field_errors"]["factor_weights"])
+
+
+def test_changing_weights_or_threshold_queues_a_rescore_and_other_settings_do_not(
+    auth_client, django_capture_on_commit_callbacks
+):
+    from processing.models import Job
+
+    with django_capture_on_commit_callbacks(execute=False):
+        auth_client.patch(
+            "/api/config", data={"groups_per_page": 120}, content_type="application/json"
+        )
+    assert not Job.objects.filter(kind="analysis").exists()
+    weights = Configuration.objects.get_solo().factor_weights
+    weights["filename"]["enabled"] = False
+    with django_capture_on_commit_callbacks(execute=False):
+        auth_client.patch(
+            "/api/config", data={"factor_weights": weights}, content_type="application/json"
+        )
+    assert Job.objects.filter(kind="analysis").count() == 1
+    Job.objects.update(status=Job.Status.SUCCEEDED)
+    with django_capture_on_commit_callbacks(execute=False):
+        auth_client.post(reverse("settings"), _settings_post(duplicate_threshold="0.9"))
+    assert Job.objects.filter(kind="analysis").count() == 2

@@ -329,3 +329,259 @@ class AnalysisStatus(models.Model):
 
     def __str__(self) -> str:
         return "Analysis status"
+
+
+# --- Actions: frozen plans, their items, the audit log, our own changes ------------------------
+# (owned by the actions work: duplicates/actions.py runs them; keep this block together)
+
+
+class PlanQuerySet(models.QuerySet["Plan"]):
+    def history(self) -> PlanQuerySet:
+        return self.exclude(status=Plan.Status.DRAFT).select_related("created_by", "job")
+
+    def for_document(self, paperless_id: int) -> PlanQuerySet:
+        return self.filter(items__paperless_id=paperless_id).distinct()
+
+
+class Plan(models.Model):
+    """What a person confirmed, frozen: the action, the exact documents (with a snapshot of each
+    taken at review time), the groups, dry run or not, who and when. Executed by the ``action``
+    job (:func:`duplicates.actions.execute_plan`), item by item, never beyond what it lists."""
+
+    class Action(models.TextChoices):
+        MARK_REVIEWED = "mark_reviewed", "Mark reviewed"
+        RESOLVE = "resolve", "Resolve"
+        NOT_DUPLICATE = "not_duplicate", "Mark not duplicates"
+        DELETE_DUPLICATES = "delete_duplicates", "Delete the non-primary documents"
+        TAG_DUPLICATES = "tag_duplicates", "Tag the non-primary documents"
+        DELETE_DOCUMENT = "delete_document", "Delete one document"
+        UNDO_DRY_RUN = "undo_dry_run", "Undo a dry run (remove the tag)"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Awaiting confirmation"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    GROUP_ACTIONS = (Action.MARK_REVIEWED, Action.RESOLVE, Action.NOT_DUPLICATE)
+    DELETING_ACTIONS = (Action.DELETE_DUPLICATES, Action.DELETE_DOCUMENT)
+    TAGGING_ACTIONS = (Action.TAG_DUPLICATES,)
+
+    action = models.CharField(max_length=32, choices=Action.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    dry_run = models.BooleanField(default=False)
+    merge_metadata = models.BooleanField(
+        default=False,
+        help_text="Before deleting, the kept document receives tags, notes, custom fields, ASN.",
+    )
+    tag_paperless_id = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="The tag added (tagging, dry runs) or removed (undo)."
+    )
+    tag_name = models.CharField(max_length=256, blank=True)
+    group_ids = models.JSONField(default=list, blank=True)
+    filter_query = models.TextField(
+        blank=True, help_text="The list filter the groups were chosen by ('all N matching')."
+    )
+    source_plan = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="undo_plans"
+    )
+    job = models.ForeignKey(
+        "processing.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PlanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "-created_at"], name="plan_status_created")]
+
+    def __str__(self) -> str:
+        return f"Plan {self.pk}: {self.get_action_display()} ({self.status})"
+
+    @property
+    def touches_paperless(self) -> bool:
+        return self.action not in self.GROUP_ACTIONS
+
+    @property
+    def deletes(self) -> bool:
+        """True when confirming moves documents to the Paperless trash (not a dry run)."""
+        return self.action in self.DELETING_ACTIONS and not self.dry_run
+
+    @property
+    def can_confirm(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def can_undo(self) -> bool:
+        """A finished dry run whose tag is still on some documents (no undo done yet)."""
+        return (
+            self.dry_run
+            and self.action in self.DELETING_ACTIONS
+            and self.status in (self.Status.DONE, self.Status.FAILED)
+            and not self.undo_plans.exclude(
+                status__in=[self.Status.DRAFT, self.Status.CANCELLED, self.Status.FAILED]
+            ).exists()
+            and self.items.filter(status=PlanItem.Status.DONE).exists()
+        )
+
+    def item_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(PlanItem.Status.values, 0)
+        for row in self.items.values("status").annotate(n=models.Count("pk")):
+            counts[row["status"]] = row["n"]
+        return counts
+
+
+class PlanItem(models.Model):
+    """One document (or, for group-only actions, one group) of a plan, with the snapshot the
+    person reviewed and its own outcome. ``stage`` records how far a document got, so a job
+    killed mid-document resumes at the right step (never deleting or noting twice)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        SKIPPED = "skipped", "Skipped"
+        FAILED = "failed", "Failed"
+
+    class Stage(models.TextChoices):
+        NEW = "", "Not started"
+        CHECKED = "checked", "Re-checked against Paperless"
+        ACTING = "acting", "Change sent to Paperless"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField()
+    group_id = models.BigIntegerField(null=True, blank=True)
+    paperless_id = models.PositiveBigIntegerField(null=True, blank=True)
+    title = models.CharField(max_length=1024, blank=True)
+    original_checksum = models.CharField(max_length=64, blank=True)
+    archive_checksum = models.CharField(max_length=64, blank=True)
+    modified = models.DateTimeField(null=True, blank=True)
+    kept_paperless_id = models.PositiveBigIntegerField(null=True, blank=True)
+    kept_title = models.CharField(max_length=1024, blank=True)
+    kept_checksum = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    stage = models.CharField(max_length=16, choices=Stage.choices, blank=True, default="")
+    reason = models.TextField(blank=True, help_text="Why it was skipped, or the error.")
+    data = models.JSONField(default=dict, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["plan", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "position"], name="planitem_unique_position"),
+        ]
+        indexes = [models.Index(fields=["paperless_id"], name="planitem_document")]
+
+    def __str__(self) -> str:
+        return f"Plan {self.plan_id} item {self.position} ({self.status})"
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    def filtered(
+        self,
+        *,
+        action: str = "",
+        q: str = "",
+        dry_run: bool | None = None,
+        user: str = "",
+        plan: int | None = None,
+    ) -> AuditEntryQuerySet:
+        queryset = self
+        if action:
+            queryset = queryset.filter(action=action)
+        if dry_run is not None:
+            queryset = queryset.filter(dry_run=dry_run)
+        if user:
+            queryset = queryset.filter(username__iexact=user)
+        if plan:
+            queryset = queryset.filter(plan_id=plan)
+        text = q.strip()
+        if text:
+            condition = Q(title__icontains=text) | Q(original_checksum__iexact=text)
+            if text.isdigit():
+                condition |= Q(paperless_id=int(text)) | Q(group_id=int(text))
+            queryset = queryset.filter(condition)
+        return queryset
+
+
+class AuditEntry(models.Model):
+    """One change we made in Paperless: who, when, which document (its title and checksums as
+    they were), from which group and plan. Never edited; kept when the document is gone."""
+
+    class Action(models.TextChoices):
+        DELETED = "deleted", "Moved to the Paperless trash"
+        DRY_RUN_TAGGED = "dry_run_tagged", "Dry run: tagged instead of deleted"
+        TAGGED = "tagged", "Tagged"
+        UNTAGGED = "untagged", "Dry-run tag removed"
+        MERGED = "merged", "Received metadata from a deleted duplicate"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    dry_run = models.BooleanField(default=False)
+    plan = models.ForeignKey(
+        Plan, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries"
+    )
+    group_id = models.BigIntegerField(null=True, blank=True)
+    paperless_id = models.PositiveBigIntegerField()
+    title = models.CharField(max_length=1024, blank=True)
+    original_checksum = models.CharField(max_length=64, blank=True)
+    archive_checksum = models.CharField(max_length=64, blank=True)
+    kept_paperless_id = models.PositiveBigIntegerField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["paperless_id"], name="audit_document")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} #{self.paperless_id}"
+
+
+class OwnChangeQuerySet(models.QuerySet["OwnChange"]):
+    def live(self, *, now: object = None) -> OwnChangeQuerySet:
+        return self.filter(expires_at__gt=now or timezone.now())
+
+
+class OwnChange(models.Model):
+    """A change we are making (or made) to a Paperless document, so the "document updated"
+    webhook it fires is recognised as ours (see :func:`duplicates.actions.is_own_change`).
+
+    Written before the request is sent (``modified`` empty: any update of that document until
+    ``expires_at`` is ours) and completed after it with the ``modified`` Paperless reported,
+    which from then on must match exactly."""
+
+    paperless_id = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=32)
+    plan = models.ForeignKey(
+        Plan, null=True, blank=True, on_delete=models.CASCADE, related_name="own_changes"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    modified = models.DateTimeField(null=True, blank=True)
+
+    objects = OwnChangeQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["paperless_id", "expires_at"], name="ownchange_document")]
+
+    def __str__(self) -> str:
+        return f"own {self.kind} of #{self.paperless_id}"

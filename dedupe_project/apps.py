@@ -8,7 +8,10 @@ class DedupeProjectConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
+        from dedupe_project import metrics
         from dedupe_project.logging import register_secret
+
+        metrics.register()
 
         # Secrets from the environment are masked in every log line from the start.
         for secret in (

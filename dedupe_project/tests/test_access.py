@@ -107,6 +107,21 @@ def test_metrics_need_token_or_allowed_address(client, settings):
     assert b"django_http_requests" in ok.content
 
 
+def test_metrics_include_our_own_figures_from_the_database(client, settings):
+    from documents.models import Document
+    from processing.models import Job
+
+    settings.METRICS_ALLOWED_IPS = ["127.0.0.1"]
+    Job.objects.create(kind="sync", status=Job.Status.SUCCEEDED)
+    Job.objects.create(kind="sync", status=Job.Status.FAILED, error="x")
+    Document.objects.create(paperless_id=1, title="a", sync_error="thumbnail undecodable")
+    body = client.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
+    assert 'dedupe_jobs{kind="sync",status="failed"} 1.0' in body
+    assert 'dedupe_jobs{kind="sync",status="succeeded"} 1.0' in body
+    assert "dedupe_documents 1.0" in body
+    assert "dedupe_documents_with_sync_errors 1.0" in body
+
+
 def test_first_run_creates_admin_then_disappears(client, django_user_model):
     assert b"create the first one" in client.get(reverse("login")).content
     response = client.post(

@@ -6,4 +6,5 @@ class DuplicatesConfig(AppConfig):
     verbose_name = "Duplicates"
 
     def ready(self) -> None:
-        from duplicates import analysis  # noqa: F401  (registers the "analysis" job kind)
+        # Each registers its job kind: "analysis", and "action" (plans).
+        from duplicates import actions, analysis  # noqa: F401

@@ -156,7 +156,8 @@ def _register_routers() -> None:
     from dedupe_project.api_config import router as config_router
     from documents.api import router as documents_router
     from documents.api import sync_router
-    from duplicates.api import analysis_router, groups_router
+    from duplicates.api import analysis_router, groups_router, stats_router
+    from duplicates.api_detail import router as group_detail_router
     from processing.api import router as jobs_router
 
     api.add_router("/config", config_router, tags=["configuration"])
@@ -165,6 +166,8 @@ def _register_routers() -> None:
     api.add_router("/sync", sync_router, tags=["documents"])
     api.add_router("/analysis", analysis_router, tags=["duplicates"])
     api.add_router("/groups", groups_router, tags=["duplicates"])
+    api.add_router("/stats", stats_router, tags=["duplicates"])
+    api.add_router("/groups", group_detail_router, tags=["duplicates"])
 
 
 _register_routers()

@@ -25,37 +25,30 @@ class FactorSetting(Schema):
     enabled: bool
 
 
-class ConfigOut(Schema):
+class ConfigDefaultsOut(Schema):
+    """Every tunable setting (what /defaults answers)."""
+
     paperless_url: str
+    paperless_requests_per_second: float
+    paperless_timeout_seconds: float
+    duplicate_threshold: float
+    factor_weights: dict[str, FactorSetting]
+    groups_per_page: int
+    dry_run: bool
+    dry_run_tag_name: str
+    dry_run_tag_id: int | None
+    sync_interval_minutes: int
+    thumbnail_cache_mb: int
+
+
+class ConfigOut(ConfigDefaultsOut):
+    """The whole configuration: the tunables, and whether secrets are stored (never them)."""
+
     paperless_token_set: bool
     paperless_token_hint: str
     openai_api_key_set: bool
     openai_api_key_hint: str
-    paperless_requests_per_second: float
-    paperless_timeout_seconds: float
-    duplicate_threshold: float
-    factor_weights: dict[str, FactorSetting]
-    groups_per_page: int
-    dry_run: bool
-    dry_run_tag_name: str
-    dry_run_tag_id: int | None
-    sync_interval_minutes: int
-    thumbnail_cache_mb: int
     updated_at: datetime | None = None
-
-
-class ConfigDefaultsOut(Schema):
-    paperless_url: str
-    paperless_requests_per_second: float
-    paperless_timeout_seconds: float
-    duplicate_threshold: float
-    factor_weights: dict[str, FactorSetting]
-    groups_per_page: int
-    dry_run: bool
-    dry_run_tag_name: str
-    dry_run_tag_id: int | None
-    sync_interval_minutes: int
-    thumbnail_cache_mb: int
 
 
 class ConfigUpdate(Schema):

@@ -166,8 +166,16 @@ def _register_routers() -> None:
     api.add_router("/sync", sync_router, tags=["documents"])
     api.add_router("/analysis", analysis_router, tags=["duplicates"])
     api.add_router("/groups", groups_router, tags=["duplicates"])
+    _add_actions_routers()
     api.add_router("/stats", stats_router, tags=["duplicates"])
     api.add_router("/groups", group_detail_router, tags=["duplicates"])
+
+
+def _add_actions_routers() -> None:
+    from duplicates.api_actions import audit_router, plans_router
+
+    api.add_router("/plans", plans_router, tags=["actions"])
+    api.add_router("/audit", audit_router, tags=["actions"])
 
 
 _register_routers()

@@ -120,26 +120,14 @@ def _who(user: Any) -> Any:
 
 
 def groups_matching(filter_query: str) -> list[int]:
-    """Ids of every group the list page's filter (a query string) matches, in list order.
-
-    Uses the list's own filter function (``duplicates/filters.py``) so "all N matching" means
-    exactly what the page counted; before it exists, the status filter the page had.
-    """
+    """Ids of every group the list page's filter (its query string) matches, in list order: the
+    list's own :func:`duplicates.filters.matching_group_ids`, so "all N matching" means exactly
+    the groups the page counted. Raises ``FilterError`` (a ``ValueError``) for a bad filter."""
     from django.http import QueryDict
 
-    params = QueryDict(filter_query or "", mutable=False)
-    try:
-        from duplicates import filters
-    except ImportError:
-        filters = None
-    if filters is not None and hasattr(filters, "filter_groups"):
-        queryset = filters.filter_groups(DuplicateGroup.objects.all(), params)
-    else:
-        queryset = DuplicateGroup.objects.by_confidence()
-        status = params.get("status", "")
-        if status in DuplicateGroup.Status.values:
-            queryset = queryset.with_status(status)
-    return list(queryset.values_list("pk", flat=True))
+    from duplicates.filters import matching_group_ids
+
+    return matching_group_ids(QueryDict(filter_query or ""))
 
 
 def resolve_group_ids(

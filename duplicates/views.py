@@ -1,33 +1,109 @@
-"""A minimal groups page and the export download (the review pages build on these)."""
+"""The duplicate groups list, the export download and "Analyse now".
+
+The list keeps every filter in the query string: the filter form, the pager, the sort and page-size
+controls and every action form carry it (``filter_query`` in the context), so a person never loses
+their filters. With ``request.htmx`` only the ``#groups`` partial is rendered.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from dedupe_project.models import FACTORS as FACTOR_DESCRIPTIONS
 from dedupe_project.models import Configuration
+from documents.models import Correspondent, DocumentType, Tag
 from duplicates.analysis import AnalysisAlreadyRunning, start_analysis
 from duplicates.api import export_response
+from duplicates.engine import FACTORS
 from duplicates.export import FORMATS
+from duplicates.filters import (
+    FACTOR_LABELS,
+    SORTS,
+    check_scoring,
+    filter_query,
+    load_groups,
+    parse_group_filters,
+    parse_page_size,
+    select_groups,
+)
 from duplicates.models import DuplicateGroup
+
+PAGE_SIZES = (10, 25, 50, 100, 200, 500)
+
+
+def group_list_url(query: str = "") -> str:
+    """The list with the filters of ``query`` (a query string without ``?``)."""
+    url = reverse("group-list")
+    return f"{url}?{query}" if query else url
 
 
 @require_http_methods(["GET"])
 def group_list(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "")
-    queryset = DuplicateGroup.objects.for_list().by_confidence()
-    if status in DuplicateGroup.Status.values:
-        queryset = queryset.with_status(status)
-    else:
-        status = ""
-    per_page = Configuration.objects.get_solo().groups_per_page
-    page = Paginator(queryset, per_page).get_page(request.GET.get("page"))
-    context = {"page": page, "status": status, "statuses": DuplicateGroup.Status.choices}
-    template = "duplicates/group_list.html#groups" if request.htmx else "duplicates/group_list.html"
-    return render(request, template, context)
+    config = Configuration.objects.get_solo()
+    saved = config.scoring_config()
+    filters, errors = parse_group_filters(request.GET)
+    scoring_errors = check_scoring(filters, saved)
+    if scoring_errors:
+        errors.update(scoring_errors)
+        filters = parse_group_filters(_without(request.GET, "off", "on"))[0]
+    per_page, page_size_note = parse_page_size(
+        request.GET.get("per_page"), default=config.groups_per_page
+    )
+    selection = select_groups(filters, saved=saved)
+    page = Paginator(selection.pks(), per_page).get_page(request.GET.get("page"))
+    rows = load_groups(list(page.object_list), scoring=selection.scoring)
+
+    context: dict[str, Any] = {
+        "page": page,
+        "rows": rows,
+        "filters": filters,
+        "errors": errors,
+        "page_size_note": page_size_note,
+        "per_page": per_page,
+        "page_sizes": sorted({*PAGE_SIZES, per_page}),
+        "filter_query": filter_query(request.GET),
+        "rescored": selection.rescored,
+        "statuses": DuplicateGroup.Status.choices,
+        "sorts": [
+            (value, f"{label} {'↓' if value.startswith('-') else '↑'}")
+            for key, label in SORTS.items()
+            for value in (f"-{key}", key)
+        ],
+        # names for the filter and the bulk actions' tag choice (both in the partial too)
+        "tags": Tag.objects.only("pk", "paperless_id", "name"),
+        "factor_controls": [
+            {
+                "name": name,
+                "label": FACTOR_LABELS[name],
+                "description": FACTOR_DESCRIPTIONS.get(name, ""),
+                "saved_on": name in saved.enabled,
+                "on": name in selection.scoring.enabled,
+                "minimum": request.GET.get(f"min_{name}", ""),
+            }
+            for name in FACTORS
+        ],
+    }
+    if request.htmx:
+        return render(request, "duplicates/group_list.html#groups", context)
+    context.update(
+        correspondents=Correspondent.objects.only("pk", "name"),
+        document_types=DocumentType.objects.only("pk", "name"),
+    )
+    return render(request, "duplicates/group_list.html", context)
+
+
+def _without(data: Any, *names: str) -> Any:
+    copy = data.copy()
+    for name in names:
+        copy.pop(name, None)
+    return copy
 
 
 @require_http_methods(["GET"])
@@ -45,4 +121,8 @@ def analysis_start(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Analysis #{job.pk} queued.")
     except AnalysisAlreadyRunning as exc:
         messages.info(request, str(exc))
-    return redirect("group-list")
+    if request.POST.get("next") == "dashboard":
+        return redirect("dashboard")
+    # back to the list with the filters it was posted from (re-encoded: only ever our own URL)
+    query = QueryDict(request.POST.get("query", "")).urlencode()
+    return redirect(group_list_url(query))

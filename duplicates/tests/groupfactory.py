@@ -1,0 +1,83 @@
+"""Groups written straight to the database (documents, members, edges with factors), so list,
+API and dashboard tests control every value without running an analysis."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from typing import Any
+
+from documents.models import Correspondent, Document, DocumentType, Tag
+from duplicates.engine import ScoringConfig, confidence
+from duplicates.models import DuplicateGroup, GroupMember, PairEdge
+
+_ids = itertools.count(1000)
+
+STRONG = {
+    "text_reliable": 1.0, "length_ratio": 1.0, "jaccard": 0.9, "fuzzy": 0.97,
+    "containment": 0.95, "correspondent": 1.0, "document_type": 1.0, "created": 1.0,
+    "title": 1.0, "page_count": 1.0, "size": 1.0, "filename": 0.8, "image": 0.9,
+}  # fmt: skip
+
+
+def factors(**changes: Any) -> dict[str, Any]:
+    return {**STRONG, **changes}
+
+
+def document(**fields: Any) -> Document:
+    pid = next(_ids)
+    tags = fields.pop("tags", [])
+    defaults: dict[str, Any] = {
+        "paperless_id": pid,
+        "title": f"Document {pid}",
+        "created": date(2023, 3, 14),
+        "original_size": 100_000,
+        "page_count": 1,
+    }
+    defaults.update(fields)
+    doc = Document.objects.create(**defaults)
+    if tags:
+        doc.tags.set(tags)
+    return doc
+
+
+def tag(name: str) -> Tag:
+    return Tag.objects.create(paperless_id=next(_ids), name=name)
+
+
+def correspondent(name: str) -> Correspondent:
+    return Correspondent.objects.create(paperless_id=next(_ids), name=name)
+
+
+def document_type(name: str) -> DocumentType:
+    return DocumentType.objects.create(paperless_id=next(_ids), name=name)
+
+
+def make_group(
+    *,
+    pair_factors: list[dict[str, Any]] | None = None,
+    status: str = DuplicateGroup.Status.NEW,
+    primary: dict[str, Any] | None = None,
+    others: list[dict[str, Any]] | None = None,
+    scoring: ScoringConfig | None = None,
+) -> DuplicateGroup:
+    """A group of a primary and one member per entry of ``pair_factors`` (the factors of its pair
+    with the primary); ``primary`` / ``others`` give document fields."""
+    scoring = scoring or ScoringConfig()
+    pair_factors = pair_factors if pair_factors is not None else [factors()]
+    others = others or [{} for _ in pair_factors]
+    head = document(**(primary or {}))
+    members = [document(**fields) for fields in others]
+    scores = [confidence(f, config=scoring) for f in pair_factors]
+    group = DuplicateGroup.objects.create(
+        status=status,
+        confidence=min(scores),
+        primary=head,
+        member_count=1 + len(members),
+    )
+    GroupMember.objects.create(group=group, document=head, is_primary=True)
+    for doc, pair, score in zip(members, pair_factors, scores, strict=True):
+        GroupMember.objects.create(group=group, document=doc, confidence=score)
+        a, b = sorted((head.pk, doc.pk))
+        PairEdge.objects.create(a_id=a, b_id=b, factors=pair, confidence=score)
+    return group

@@ -385,6 +385,7 @@ class SyncRun:
             return
         now = timezone.now()
         writer = self.writer
+        writer.relax_durability()
         existing = writer.existing([c.paperless_id for c in converted])
         new_rows: list[DocumentRow] = []
         rows: list[DocumentRow] = []

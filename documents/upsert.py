@@ -27,7 +27,7 @@ expressions), so the caller does not have to read those columns first:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
@@ -151,31 +151,30 @@ class PageWriter:
             value = value.replace(tzinfo=None)
         return str(value)
 
-    def _columns_of(self, rows: Sequence[DocumentRow]) -> list[list[Any]]:
-        """``rows`` as one list per column, adapted for the driver."""
+    def _sqlite_columns(self, rows: Sequence[DocumentRow]) -> list[list[Any]]:
+        """``rows`` as one list per column, adapted as Django's SQLite backend stores them."""
         columns = [list(column) for column in zip(*rows, strict=True)]
-        dumps = json.dumps
         for i in self._json_columns:
-            columns[i] = [
-                None if v is None else ("[]" if v == [] else dumps(v)) for v in columns[i]
-            ]
-        if not self.postgres:
-            for i in self._datetime_columns:
-                columns[i] = self._sqlite_datetimes(columns[i])
-            for i in self._date_columns:
-                columns[i] = [None if v is None else v.isoformat() for v in columns[i]]
+            columns[i] = [None if v is None else _dumps(v) for v in columns[i]]
+        for i in self._datetime_columns:
+            columns[i] = _adapt_each(columns[i], self._sqlite_datetime)
+        for i in self._date_columns:
+            columns[i] = _adapt_each(columns[i], date.isoformat)
         return columns
 
-    def _sqlite_datetimes(self, values: list[datetime | None]) -> list[str | None]:
-        adapt = self._sqlite_datetime
-        out: list[str | None] = []
-        last: datetime | None = None
-        last_text: str | None = None
-        for value in values:
-            if value is not last:  # the sync's "now" fills whole columns: adapt it once
-                last, last_text = value, (None if value is None else adapt(value))
-            out.append(last_text)
-        return out
+    def _postgres_json(self, rows: Sequence[DocumentRow]) -> str:
+        """``rows`` as one JSON text for ``json_to_recordset``. Measured: psycopg dumps a
+        1000-element timestamptz array in ~10 ms (five of them a page) and a text array in
+        ~2.5 ms; the C JSON encoder does the whole page in a few, and PostgreSQL parses it
+        as fast. Datetimes go as ISO 8601 with their offset, so the session time zone does not
+        matter."""
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        for i in self._datetime_columns:
+            columns[i] = _adapt_each(columns[i], datetime.isoformat)
+        for i in self._date_columns:
+            columns[i] = _adapt_each(columns[i], date.isoformat)
+        names = self.columns
+        return _dumps([dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)])
 
     # --- SQL ------------------------------------------------------------------------------------
 
@@ -194,16 +193,26 @@ class PageWriter:
             qn(_column(Document, n)) for n in ("thumbnail_etag", "archive_checksum")
         )
         if self.postgres:
-            arrays = ", ".join(
-                f"%s::{'jsonb' if i in self._json_columns else db_type}[]"
-                for i, db_type in enumerate(self.db_types)
+            record = ", ".join(
+                f"{column} {db_type}" for column, db_type in zip(quoted, self.db_types, strict=True)
             )
-            source = f"SELECT s.*, '', '' FROM unnest({arrays}) AS s({', '.join(quoted)})"
+            source = (
+                f"SELECT {', '.join(f's.{c}' for c in quoted)}, '', '' "
+                f"FROM json_to_recordset(%s::json) AS s({record})"
+            )
         else:
             source = f"VALUES ({', '.join(['%s'] * len(quoted))}, '', '')"
         insert = f"INSERT INTO {table} ({', '.join(quoted)}, {defaults}) {source}"
         conflict = f"ON CONFLICT ({qn(_column(Document, 'paperless_id'))}) DO UPDATE SET "
         return insert, f"{insert} {conflict}{', '.join(updates)}"
+
+    def _pg_cursor(self) -> Any:
+        """A server-side-binding psycopg cursor on Django's connection (same transaction):
+        arrays go binary, and megabytes of text are never quoted in Python."""
+        import psycopg
+
+        self.connection.ensure_connection()
+        return psycopg.Cursor(self.connection.connection)
 
     def _run(self, sql: str, columns: list[list[Any]]) -> None:
         """One statement for many rows: ``columns`` (equal-length lists) are bound as one array
@@ -211,30 +220,41 @@ class PageWriter:
         if not columns or not columns[0]:
             return
         if self.postgres:
-            import psycopg
-
-            self.connection.ensure_connection()
-            # Server-side binding: arrays go binary, text is never quoted in Python.
-            with psycopg.Cursor(self.connection.connection) as cursor:
+            with self._pg_cursor() as cursor:
                 cursor.execute(sql, columns)
         else:
             with self.connection.cursor() as cursor:
                 cursor.executemany(sql, list(zip(*columns, strict=True)))
 
     def _in_list(
-        self, sql: str, values: list[Any], params: Sequence[Any] = (), *, fetch: bool = True
+        self, sql: str, values: list[int], params: Sequence[Any] = (), *, fetch: bool = True
     ) -> list[tuple]:
-        """Run ``sql`` (with an ``{in}`` placeholder for the ``IN (...)`` list) for ``values``, in
-        chunks below SQLite's parameter limit; returns the rows when ``fetch``."""
+        """Run ``sql`` whose ``{member}`` placeholder follows a column, for the ids ``values``:
+        ``= ANY(array)`` on PostgreSQL (one parameter), ``IN (...)`` in chunks below SQLite's
+        parameter limit. Returns the rows when ``fetch``."""
         rows: list[tuple] = []
+        if self.postgres:
+            with self._pg_cursor() as cursor:
+                cursor.execute(sql.format(member="= ANY(%s::bigint[])"), [*params, values])
+                return cursor.fetchall() if fetch else rows
         with self.connection.cursor() as cursor:
             for start in range(0, len(values), IN_CHUNK):
                 chunk = values[start : start + IN_CHUNK]
-                placeholders = ", ".join(["%s"] * len(chunk))
-                cursor.execute(sql.format(**{"in": placeholders}), [*params, *chunk])
+                member = f"IN ({', '.join(['%s'] * len(chunk))})"
+                cursor.execute(sql.format(member=member), [*params, *chunk])
                 if fetch:
                     rows.extend(cursor.fetchall())
         return rows
+
+    def relax_durability(self) -> None:
+        """For this transaction only, do not wait for the commit to reach the disk (PostgreSQL
+        ``synchronous_commit``; SQLite in WAL mode with ``synchronous=NORMAL`` already does not).
+        Safe for the mirror: a page commits together with the cursor that follows it, so a
+        crash can only lose both, and the next run reads that page again. Measured: ~60 ms a
+        page of waiting for the WAL flush."""
+        if self.postgres:
+            with self._pg_cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
     # --- the writes -----------------------------------------------------------------------------
 
@@ -249,7 +269,7 @@ class PageWriter:
             columns[2] = f"CAST({columns[2]} AS TEXT)"
         sql = (
             f"SELECT {', '.join(columns)} FROM {self.table} "
-            f"WHERE {qn(_column(Document, 'paperless_id'))} IN ({{in}})"
+            f"WHERE {qn(_column(Document, 'paperless_id'))} {{member}}"
         )
         return {row[0]: Existing(*row[1:]) for row in self._in_list(sql, paperless_ids)}
 
@@ -258,7 +278,7 @@ class PageWriter:
         qn = self._qn
         sql = (
             f"SELECT {qn(_column(Document, 'paperless_id'))}, {qn(Document._meta.pk.column)} "
-            f"FROM {self.table} WHERE {qn(_column(Document, 'paperless_id'))} IN ({{in}})"
+            f"FROM {self.table} WHERE {qn(_column(Document, 'paperless_id'))} {{member}}"
         )
         return dict(self._in_list(sql, paperless_ids))
 
@@ -268,15 +288,21 @@ class PageWriter:
         slow, and the write lock is ours since ``BEGIN IMMEDIATE``, so no other writer can have
         added them. (A row there after all fails the page loudly rather than losing an update.)
         On PostgreSQL the upsert is just as fast, so it is used there."""
-        if rows:
-            sql = self._upsert_sql if self.postgres else self._insert_sql
-            self._run(sql, self._columns_of(rows))
+        self._write_documents(self._upsert_sql if self.postgres else self._insert_sql, rows)
 
     def upsert_documents(self, rows: Sequence[DocumentRow]) -> None:
         """Insert or update ``rows`` by Paperless id (see the module docstring for what an update
         keeps of the old row)."""
-        if rows:
-            self._run(self._upsert_sql, self._columns_of(rows))
+        self._write_documents(self._upsert_sql, rows)
+
+    def _write_documents(self, sql: str, rows: Sequence[DocumentRow]) -> None:
+        if not rows:
+            return
+        if self.postgres:
+            with self._pg_cursor() as cursor:
+                cursor.execute(sql, [self._postgres_json(rows)])
+        else:
+            self._run(sql, self._sqlite_columns(rows))
 
     def mark_seen(self, paperless_ids: list[int], now: datetime) -> None:
         """Unchanged documents: only ``last_synced_at`` (one UPDATE for the lot)."""
@@ -286,7 +312,7 @@ class PageWriter:
         value = now if self.postgres else self._sqlite_datetime(now)
         sql = (
             f"UPDATE {self.table} SET {qn(_column(Document, 'last_synced_at'))} = %s "
-            f"WHERE {qn(_column(Document, 'paperless_id'))} IN ({{in}})"
+            f"WHERE {qn(_column(Document, 'paperless_id'))} {{member}}"
         )
         self._in_list(sql, paperless_ids, params=[value], fetch=False)
 
@@ -325,7 +351,7 @@ class PageWriter:
         without repeats)."""
         if not document_pks:
             return
-        delete = f"DELETE FROM {self.through_table} WHERE {self.through_document} IN ({{in}})"
+        delete = f"DELETE FROM {self.through_table} WHERE {self.through_document} {{member}}"
         self._in_list(delete, document_pks, fetch=False)
         if not links:
             return
@@ -338,3 +364,20 @@ class PageWriter:
             f"{source}"
         )
         self._run(sql, [list(column) for column in zip(*links, strict=True)])
+
+
+def _dumps(value: Any) -> str:
+    return "[]" if value == [] else json.dumps(value)
+
+
+def _adapt_each(values: list[Any], adapt: Callable[[Any], str]) -> list[str | None]:
+    """``adapt`` over a column, None kept; the sync's "now" fills whole columns, so a value that
+    is the same object as the one before is adapted once."""
+    out: list[str | None] = []
+    last: Any = None
+    last_text: str | None = None
+    for value in values:
+        if value is not last:
+            last, last_text = value, (None if value is None else adapt(value))
+        out.append(last_text)
+    return out

@@ -401,3 +401,63 @@ def test_merge_sorted_ids_finds_both_sides():
     assert merge_sorted_ids([1, 2, 4, 7, 9], [2, 3, 4, 9, 10]) == ([1, 7], [3, 10])
     assert merge_sorted_ids([], [1]) == ([], [1])
     assert merge_sorted_ids([5], []) == ([5], [])
+
+
+def test_a_document_that_cannot_be_read_keeps_its_row_and_records_the_error(
+    paperless, run_sync, monkeypatch
+):
+    """A document so malformed it cannot be converted at all keeps everything we had of it (not
+    blanked), gets only its error; once Paperless sends it properly again the error goes."""
+    paperless.seed(documents=10)
+    run_sync()
+    kept = (
+        "title",
+        "correspondent_id",
+        "document_type_id",
+        "storage_path_id",
+        "created",
+        "added",
+        "modified",
+        "original_file_name",
+        "original_checksum",
+        "page_count",
+        "mime_type",
+        "owner_id",
+        "custom_fields",
+        "content_length",
+        "text_fingerprint",
+        "dhash",
+        "phash",
+        "thumbnail_needed",
+    )
+    before = Document.objects.get(paperless_id=6)
+    assert before.created is not None and before.page_count is not None
+    tags_before = sorted(before.tags.values_list("paperless_id", flat=True))
+    original = fake_server._Routes.render_document
+
+    def render_garbled(self, document, **kwargs):
+        out = original(self, document, **kwargs)
+        if document.id == 6 and "versions" in out:
+            out["versions"] = ["not an object"]  # conversion fails on it
+        return out
+
+    monkeypatch.setattr(fake_server._Routes, "render_document", render_garbled)
+    job = run_sync(full=True)
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    after = Document.objects.get(paperless_id=6)
+    assert after.sync_error.startswith("Could not read this document")
+    assert {name: getattr(after, name) for name in kept} == {
+        name: getattr(before, name) for name in kept
+    }
+    assert sorted(after.tags.values_list("paperless_id", flat=True)) == tags_before
+    assert after.text == before.text
+    assert after.last_synced_at > before.last_synced_at
+    assert Document.objects.exclude(sync_error="").count() == 1
+
+    monkeypatch.setattr(fake_server._Routes, "render_document", original)
+    job = run_sync(full=True)
+    after.refresh_from_db()
+    assert after.sync_error == ""
+    assert {name: getattr(after, name) for name in kept} == {
+        name: getattr(before, name) for name in kept
+    }

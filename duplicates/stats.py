@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Sum, Value
+from django.db.models import Count, Exists, F, FloatField, OuterRef, Sum, Value
 from django.db.models.functions import Coalesce, Floor, Least
 
 from documents.models import Document, SyncState
@@ -52,7 +52,9 @@ def removable_documents() -> Any:
 def confidence_histogram() -> list[HistogramBin]:
     rows = (
         DuplicateGroup.objects.filter(status__in=OPEN_STATUSES)
-        .annotate(bin=Least(Floor(F("confidence") * BINS), Value(BINS - 1)))
+        .annotate(
+            bin=Least(Floor(F("confidence") * BINS), Value(BINS - 1.0), output_field=FloatField())
+        )
         .order_by()
         .values("bin")
         .annotate(n=Count("pk"))

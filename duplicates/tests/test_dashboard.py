@@ -1,0 +1,113 @@
+"""Dashboard figures: documents, groups by status, what resolving the open groups would remove and
+the space it holds, last sync and analysis, the confidence histogram, "Analyse now"."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.utils import timezone
+
+from documents.models import SyncState
+from duplicates.models import AnalysisStatus, DuplicateGroup
+from duplicates.stats import confidence_histogram, dashboard_stats
+from duplicates.tests.groupfactory import document, factors, make_group
+from processing.models import Job
+
+
+@pytest.fixture
+def library(db):
+    document()  # not in any group
+    new = make_group(
+        others=[{"original_size": 1_000, "archive_size": 500}, {"original_size": 2_000}],
+        pair_factors=[factors(), factors(fuzzy=0.9, jaccard=0.6)],
+    )
+    reviewed = make_group(status=DuplicateGroup.Status.REVIEWED, others=[{"original_size": 4_000}])
+    make_group(status=DuplicateGroup.Status.RESOLVED, others=[{"original_size": 8_000}])
+    make_group(status=DuplicateGroup.Status.NOT_DUPLICATE, others=[{"original_size": 16_000}])
+    return {"new": new, "reviewed": reviewed}
+
+
+def test_counts_groups_by_status_and_what_would_be_removed(library):
+    stats = dashboard_stats()
+
+    assert stats["documents"] == 1 + 3 + 2 + 2 + 2
+    assert stats["groups_by_status"] == {
+        "new": 1, "reviewed": 1, "resolved": 1, "not_duplicate": 1
+    }  # fmt: skip
+    assert stats["groups"] == 4 and stats["groups_open"] == 2
+    # non-primary members of the open groups only, originals and archives
+    assert stats["removable_documents"] == 3
+    assert stats["removable_bytes"] == 1_000 + 500 + 2_000 + 4_000
+
+
+def test_removed_members_and_the_chosen_primary_are_not_counted(library):
+    group = library["new"]
+    others = [m.document_id for m in group.members.exclude(document_id=group.primary_id)]
+    group.remove_member(others[0])
+    group.choose_primary(others[1])
+
+    stats = dashboard_stats()
+
+    # left in the new group: the old primary (100 KB) now to remove; the chosen one kept
+    assert stats["removable_documents"] == 2
+    assert stats["removable_bytes"] == 100_000 + 4_000
+
+
+def test_histogram_counts_open_groups_per_bin(db):
+    for fuzzy in (0.97, 0.97, 0.9):
+        make_group(pair_factors=[factors(fuzzy=fuzzy)])
+    make_group(status=DuplicateGroup.Status.RESOLVED)
+
+    bins = confidence_histogram()
+
+    assert sum(b.count for b in bins) == 3
+    assert bins[-1].high == 1.0 and bins[-1].count == 2 and bins[-1].percent == 100
+    assert any(b.count == 1 and b.percent == 50 for b in bins)
+    assert bins[-1].query.endswith("confidence_max=1.0000")
+
+
+def test_dashboard_page_shows_the_figures_histogram_and_analyse_button(auth_client, library):
+    state = SyncState.objects.get_solo()
+    state.last_success_finished_at = timezone.now()
+    state.save()
+    status = AnalysisStatus.objects.get_solo()
+    status.last_run_at = timezone.now()
+    status.save()
+
+    body = auth_client.get("/").content.decode()
+
+    assert 'id="duplicate-stats"' in body
+    assert re.search(r'id="removable">3 documents, 7\.3\xa0KB', body)
+    assert '<a href="/duplicates/?status=new">1</a>' in body
+    assert body.count('class="column h-') >= 1
+    assert 'href="/duplicates/?status=open&amp;confidence_min=' in body
+    assert 'action="/duplicates/analyse/"' in body and "Analyse now" in body
+    assert "Last sync</dt><dd>0\xa0minutes ago" in body
+
+
+def test_analyse_now_on_the_dashboard_queues_a_run_and_comes_back(auth_client, db):
+    response = auth_client.post("/duplicates/analyse/", {"next": "dashboard"})
+
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert Job.objects.filter(kind=Job.Kind.ANALYSIS).count() == 1
+
+
+def test_empty_library_dashboard(auth_client, db):
+    body = auth_client.get("/").content.decode()
+    assert "No open groups." in body and 'id="removable">0 documents' in body
+
+
+def test_stats_api_matches_the_dashboard(auth_client, library):
+    data = auth_client.get("/api/stats").json()
+
+    assert data["removable_documents"] == 3 and data["removable_bytes"] == 7_500
+    assert data["groups_by_status"]["reviewed"] == 1
+    assert data["documents"] == 10
+    assert sum(b["count"] for b in data["histogram"]) == 2
+    assert data["last_analysis_job_id"] is None
+
+
+def test_stats_api_needs_authentication(client, db):
+    response = client.get("/api/stats")
+    assert response.status_code == 401 and response.json()["code"] == "unauthenticated"

@@ -8,4 +8,5 @@ urlpatterns = [
     path("sync/status/", views.sync_status, name="sync-status"),
     path("<int:paperless_id>/", views.document_detail, name="document-detail"),
     path("<int:paperless_id>/thumbnail/", views.document_thumbnail, name="document-thumbnail"),
+    path("<int:paperless_id>/preview/", views.document_preview, name="document-preview"),
 ]

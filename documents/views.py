@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from csp.decorators import csp_replace
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotModified,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import quote_etag
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_http_methods
 
-from documents import thumbnails
+from documents import previews, thumbnails
 from documents.models import Correspondent, Document, DocumentType, SyncState, Tag
 from documents.sync import SyncAlreadyRunning, last_sync_job, start_sync
 
@@ -93,6 +102,69 @@ def _fetch_thumbnail(paperless_id: int) -> bytes:
         raise Http404(f"No thumbnail: {exc}") from exc
     thumbnails.store(paperless_id, data)
     return data
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+@xframe_options_sameorigin
+@csp_replace({"frame-ancestors": ["'self'"], "object-src": ["'self'"]})
+def document_preview(request: HttpRequest, paperless_id: int) -> HttpResponse:
+    """The file Paperless shows as the preview (archive PDF, else the original), from the disk
+    cache or fetched once, for the browser's own viewer in a same-origin ``<iframe>`` (which pages
+    and zooms with ``#page=N&zoom=Z``). Privately cacheable, revalidated with its version as ETag.
+    A type a browser can't show safely inline is sent as a download."""
+    document = get_object_or_404(
+        Document.objects.only(
+            "paperless_id",
+            "archived_file_name",
+            "archive_checksum",
+            "original_checksum",
+            "modified",
+            "mime_type",
+        ),
+        paperless_id=paperless_id,
+    )
+    etag = quote_etag(previews.version_of(document))
+    if etag in request.headers.get("If-None-Match", ""):
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        response = _preview_response(document)
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _preview_response(document: Document) -> HttpResponse:
+    from documents.connection import ConnectionNotConfigured
+    from documents.paperless import NotFound, PaperlessError
+
+    try:
+        preview = previews.get_preview(document)
+    except (ConnectionNotConfigured, NotFound) as exc:
+        raise Http404(f"No preview: {exc}") from exc
+    except PaperlessError as exc:
+        return HttpResponse(
+            f"Paperless did not send the preview: {exc}",
+            status=502,
+            content_type="text/plain; charset=utf-8",
+        )
+    filename = f"{document.paperless_id}.{preview.extension}"
+    if preview.path is not None:
+        try:
+            handle = preview.path.open("rb")
+        except FileNotFoundError:  # evicted between storing and serving: serve it anew
+            return _preview_response(document)
+        response: HttpResponse = FileResponse(
+            handle,
+            content_type=preview.content_type,
+            as_attachment=not preview.inline,
+            filename=filename,
+        )
+    else:
+        response = HttpResponse(preview.data, content_type=preview.content_type)
+        disposition = "inline" if preview.inline else "attachment"
+        response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    return response
 
 
 @require_http_methods(["POST"])

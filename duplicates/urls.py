@@ -1,11 +1,20 @@
 from django.urls import path
 
-from duplicates import action_views, views
+from duplicates import action_views, detail_views, views
 
 urlpatterns = [
     path("", views.group_list, name="group-list"),
     path("export/", views.group_export, name="group-export"),
     path("analyse/", views.analysis_start, name="analysis-start"),
+    path("<int:group_id>/", detail_views.group_detail, name="group-detail"),
+    path("<int:group_id>/primary/", detail_views.set_primary, name="group-set-primary"),
+    path("<int:group_id>/remove/", detail_views.remove_member, name="group-remove-member"),
+    path(
+        "<int:group_id>/not-duplicate-pair/",
+        detail_views.pair_not_duplicate,
+        name="group-pair-not-duplicate",
+    ),
+    path("<int:group_id>/status/", detail_views.set_status, name="group-set-status"),
     # Actions: plans, their confirmation, history, the audit log.
     path("plans/", action_views.plan_list, name="plan-list"),
     path("plans/new/", action_views.plan_create, name="plan-create"),

@@ -1,0 +1,599 @@
+"""Reviewing one duplicate group: what the page and the API show side by side, and the decisions a
+person takes on it. The detail views (``duplicates/detail_views.py``) and the API
+(``duplicates/api_detail.py``) call these same functions.
+
+Bounds, so a megabyte of OCR can't hang a page:
+
+* the word diff compares at most :data:`DIFF_MAX_CHARS` characters of each text (cut at a word
+  boundary, the page says so); difflib's cost grows with the product of the word counts, so this
+  keeps one diff to a few tens of milliseconds whatever the documents hold. Long identical runs are
+  folded to a line ("… 120 identical words …") with :data:`DIFF_CONTEXT_WORDS` around changes;
+* identifiers (dates, amounts, reference numbers) are read from at most
+  :data:`IDENTIFIER_MAX_CHARS` characters, which the engine's digit scan handles in milliseconds;
+* the pairwise factors list at most :data:`MAX_PAIRS` pairs, the primary's pairs first.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Prefetch, Q
+
+from documents.models import Document
+from duplicates.engine.identifiers import Identifier, compare_identifiers, extract_identifiers
+from duplicates.engine.scoring import FACTORS, INFO_FACTORS
+from duplicates.models import DuplicateGroup, GroupMember, PairDecision, PairEdge
+
+DIFF_MAX_CHARS = 30_000
+DIFF_CONTEXT_WORDS = 12
+DIFF_FOLD_MIN_WORDS = 40
+DIFF_REFINE_CELLS = 10_000
+IDENTIFIER_MAX_CHARS = 200_000
+MAX_PAIRS = 200
+
+FACTOR_LABELS: dict[str, tuple[str, str]] = {
+    "jaccard": ("Shared word sequences", "Jaccard similarity of the texts' shingles."),
+    "fuzzy": ("Text similarity", "Fuzzy ratio of the whole normalised texts."),
+    "containment": ("Text contained", "How much of the shorter text is inside the longer one."),
+    "image": ("Looks alike", "Perceptual hashes of the thumbnails."),
+    "correspondent": ("Same correspondent", "1 when both have the same correspondent."),
+    "document_type": ("Same document type", "1 when both have the same document type."),
+    "created": ("Created date", "1 on the same day, less the further apart."),
+    "page_count": ("Page count", "Ratio of the page counts."),
+    "size": ("File size", "Ratio of the file sizes."),
+    "title": ("Title", "Similarity of the titles."),
+    "filename": ("File name", "Similarity of the original file names."),
+    "checksum": ("Same file", "1 when the checksums are identical."),
+    "discriminative": (
+        "Dates, amounts, numbers",
+        "1 when they agree, 0 when they conflict (another month, another invoice).",
+    ),
+    "text_reliable": ("Enough text", "1 when both texts are long enough to compare."),
+    "length_ratio": ("Text length ratio", "Ratio of the text lengths."),
+}
+IDENTIFIER_KINDS = {"date": "Dates", "amount": "Amounts", "ref": "Numbers", "version": "Versions"}
+
+# --- Loading --------------------------------------------------------------------------------------
+
+
+def group_for_review(group_id: int) -> DuplicateGroup:
+    """The group with its active members (documents, names and tags loaded) as
+    ``active_members`` and the removed ones as ``removed_members``. Raises ``DoesNotExist``."""
+    members = GroupMember.objects.select_related(
+        "document",
+        "document__correspondent",
+        "document__document_type",
+        "document__storage_path",
+        "removed_by",
+    ).prefetch_related("document__tags")
+    return (
+        DuplicateGroup.objects.select_related("primary", "status_changed_by")
+        .prefetch_related(
+            Prefetch("members", queryset=members.filter(removed=False), to_attr="active_members"),
+            Prefetch("members", queryset=members.filter(removed=True), to_attr="removed_members"),
+        )
+        .get(pk=group_id)
+    )
+
+
+def member_documents(group: DuplicateGroup) -> list[Document]:
+    """Active members' documents, the primary first (then by confidence, as the model orders)."""
+    documents = [member.document for member in group.active_members]
+    documents.sort(key=lambda document: document.pk != group.primary_id)
+    return documents
+
+
+def active_member(group: DuplicateGroup, paperless_id: int) -> Document | None:
+    for member in group.active_members:
+        if member.document.paperless_id == paperless_id:
+            return member.document
+    return None
+
+
+def texts_of(documents: Iterable[Document], *, max_chars: int) -> dict[int, str]:
+    """The first ``max_chars`` characters of each document's text (by pk), cut in the database
+    so a huge OCR text is never loaded whole."""
+    from django.db.models.functions import Substr
+
+    from documents.models import DocumentContent
+
+    ids = [document.pk for document in documents]
+    rows = DocumentContent.objects.filter(document_id__in=ids).annotate(
+        head=Substr("text", 1, max_chars)
+    )
+    found = dict(rows.values_list("document_id", "head"))
+    return {pk: found.get(pk) or "" for pk in ids}
+
+
+# --- Factors --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FactorRow:
+    name: str
+    label: str
+    help: str
+    value: float | None
+
+    @property
+    def percent(self) -> int | None:
+        return None if self.value is None else round(self.value * 100)
+
+
+def factor_rows(factors: dict[str, Any]) -> list[FactorRow]:
+    """The stored factors of a pair, labelled, in the engine's order; unknown factors last."""
+    names = [name for name in (*FACTORS, *INFO_FACTORS) if name in factors]
+    names += sorted(name for name in factors if name not in names)
+    rows = []
+    for name in names:
+        label, help_text = FACTOR_LABELS.get(name, (name.replace("_", " ").capitalize(), ""))
+        value = factors[name]
+        rows.append(FactorRow(name, label, help_text, float(value) if value is not None else None))
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class PairRow:
+    a: Document
+    b: Document
+    confidence: float | None
+    factors: list[FactorRow]
+    not_duplicate: bool
+    scored: bool
+
+
+def pair_rows(group: DuplicateGroup, *, limit: int = MAX_PAIRS) -> tuple[list[PairRow], bool]:
+    """Every pair of active members with its stored edge and whether a person said "not
+    duplicates"; the primary's pairs first. Returns the rows and whether some were left off."""
+    documents = member_documents(group)
+    by_pk = {document.pk: document for document in documents}
+    ids = list(by_pk)
+    edges = {
+        (edge.a_id, edge.b_id): edge
+        for edge in PairEdge.objects.filter(a_id__in=ids, b_id__in=ids).only(
+            "a_id", "b_id", "factors", "confidence"
+        )
+    }
+    decided = set(
+        PairDecision.objects.filter(a_id__in=ids, b_id__in=ids).values_list("a_id", "b_id")
+    )
+    pairs = [
+        tuple(sorted((first.pk, second.pk)))
+        for index, first in enumerate(documents)
+        for second in documents[index + 1 :]
+    ]
+    # The primary's pairs come first (documents is primary-first), then the strongest.
+    pairs.sort(
+        key=lambda pair: (
+            group.primary_id not in pair,
+            -(edges[pair].confidence if pair in edges else -1.0),
+        )
+    )
+    rows = []
+    for a, b in pairs[:limit]:
+        edge = edges.get((a, b))
+        first, second = (a, b) if a == group.primary_id or b != group.primary_id else (b, a)
+        rows.append(
+            PairRow(
+                a=by_pk[first],
+                b=by_pk[second],
+                confidence=edge.confidence if edge else None,
+                factors=factor_rows(edge.factors) if edge else [],
+                not_duplicate=(a, b) in decided,
+                scored=edge is not None,
+            )
+        )
+    return rows, len(pairs) > limit
+
+
+# --- Identifiers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierValue:
+    kind: str
+    value: str
+    count: int = 1
+
+
+@dataclass(slots=True)
+class IdentifierKind:
+    kind: str
+    label: str
+    shared: list[IdentifierValue] = field(default_factory=list)
+    only_left: list[IdentifierValue] = field(default_factory=list)
+    only_right: list[IdentifierValue] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierReport:
+    kinds: list[IdentifierKind]
+    exact: int
+    near: int
+    conflicts: int
+    missing: int
+    conflict: bool
+    truncated: bool
+
+    @property
+    def shared_count(self) -> int:
+        return sum(len(kind.shared) for kind in self.kinds)
+
+    @property
+    def differing_count(self) -> int:
+        return sum(len(kind.only_left) + len(kind.only_right) for kind in self.kinds)
+
+
+def _values(counter: Counter[Identifier]) -> list[IdentifierValue]:
+    return sorted(
+        (IdentifierValue(ident.kind, ident.value, count) for ident, count in counter.items()),
+        key=lambda item: item.value,
+    )
+
+
+def compare_texts_identifiers(
+    left: str, right: str, *, max_chars: int = IDENTIFIER_MAX_CHARS
+) -> IdentifierReport:
+    """Dates, amounts and reference numbers both texts share and those only one has, with the
+    engine's verdict (near matches are one misread character; a conflict means different
+    documents)."""
+    truncated = len(left) > max_chars or len(right) > max_chars
+    found_left = extract_identifiers(left[:max_chars])
+    found_right = extract_identifiers(right[:max_chars])
+    verdict = compare_identifiers(left=found_left, right=found_right)
+    shared = found_left & found_right
+    kinds = []
+    for kind, label in IDENTIFIER_KINDS.items():
+
+        def of_kind(counter: Counter[Identifier], kind: str = kind) -> Counter[Identifier]:
+            return Counter({ident: n for ident, n in counter.items() if ident.kind == kind})
+
+        entry = IdentifierKind(
+            kind=kind,
+            label=label,
+            shared=_values(of_kind(shared)),
+            only_left=_values(of_kind(found_left - shared)),
+            only_right=_values(of_kind(found_right - shared)),
+        )
+        if entry.shared or entry.only_left or entry.only_right:
+            kinds.append(entry)
+    return IdentifierReport(
+        kinds=kinds,
+        exact=verdict.exact,
+        near=verdict.near,
+        conflicts=verdict.conflicts,
+        missing=verdict.missing,
+        conflict=verdict.is_conflict,
+        truncated=truncated,
+    )
+
+
+# --- Text diff ------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"\S+\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A run of one side's text: ``changed`` words are marked, ``folded`` says how many identical
+    words were left out in its place."""
+
+    text: str = ""
+    changed: bool = False
+    folded: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TextDiff:
+    left: list[Segment]
+    right: list[Segment]
+    ratio: float
+    left_truncated: bool
+    right_truncated: bool
+    max_chars: int
+    identical: bool
+
+    @property
+    def truncated(self) -> bool:
+        return self.left_truncated or self.right_truncated
+
+
+def _head(text: str, max_chars: int) -> tuple[str, bool]:
+    if len(text) <= max_chars:
+        return text, False
+    cut = text[:max_chars]
+    space = max(cut.rfind(" "), cut.rfind("\n"))
+    return (cut[:space] if space > max_chars // 2 else cut), True
+
+
+def _equal_segments(tokens: Sequence[str], *, first: bool, last: bool) -> list[Segment]:
+    """An identical run; a long one keeps some context at each end and folds the middle."""
+    keep_before = 0 if first else DIFF_CONTEXT_WORDS
+    keep_after = 0 if last else DIFF_CONTEXT_WORDS
+    if len(tokens) < DIFF_FOLD_MIN_WORDS or len(tokens) <= keep_before + keep_after:
+        return [Segment("".join(tokens))]
+    segments = []
+    if keep_before:
+        segments.append(Segment("".join(tokens[:keep_before])))
+    segments.append(Segment(folded=len(tokens) - keep_before - keep_after))
+    if keep_after:
+        segments.append(Segment("".join(tokens[-keep_after:])))
+    return segments
+
+
+def _unique_anchors(left: Sequence[str], right: Sequence[str]) -> list[tuple[int, int]]:
+    """Words that occur exactly once on each side, as (left index, right index) pairs, reduced to
+    the longest run increasing on both sides (patience diff's anchors)."""
+    left_count, right_count = Counter(left), Counter(right)
+    right_index = {word: j for j, word in enumerate(right) if right_count[word] == 1}
+    pairs = [
+        (i, right_index[word])
+        for i, word in enumerate(left)
+        if left_count[word] == 1 and word in right_index
+    ]
+    # Longest increasing subsequence of the right indices (patience sorting, O(k log k)).
+    tails: list[int] = []
+    tail_at: list[int] = []
+    previous: list[int] = [-1] * len(pairs)
+    for index, (_i, j) in enumerate(pairs):
+        position = bisect.bisect_left(tails, j)
+        if position == len(tails):
+            tails.append(j)
+            tail_at.append(index)
+        else:
+            tails[position] = j
+            tail_at[position] = index
+        previous[index] = tail_at[position - 1] if position else -1
+    chain: list[tuple[int, int]] = []
+    index = tail_at[-1] if tail_at else -1
+    while index >= 0:
+        chain.append(pairs[index])
+        index = previous[index]
+    return chain[::-1]
+
+
+def _word_opcodes(left: Sequence[str], right: Sequence[str]) -> tuple[list[tuple], float]:
+    """Opcodes (as difflib's) of two word lists, in time close to linear whatever the texts.
+
+    difflib alone is quadratic or worse on texts of repeated words (11 s for 8,000 words drawn
+    from 120). So, as in patience diff: the common start and end are matched first; then words
+    found once on each side anchor the match and only the gaps between anchors are compared; a
+    gap is handed to difflib only when small (:data:`DIFF_REFINE_CELLS` word pairs at most), and
+    a large gap without anchors is cut into such slices along the diagonal."""
+    opcodes: list[tuple] = []
+    stack = [(0, len(left), 0, len(right))]
+    while stack:
+        i1, i2, j1, j2 = stack.pop()
+        while i1 < i2 and j1 < j2 and left[i1] == right[j1]:
+            opcodes.append(("equal", i1, i1 + 1, j1, j1 + 1))
+            i1, j1 = i1 + 1, j1 + 1
+        tail: list[tuple] = []
+        while i2 > i1 and j2 > j1 and left[i2 - 1] == right[j2 - 1]:
+            tail.append(("equal", i2 - 1, i2, j2 - 1, j2))
+            i2, j2 = i2 - 1, j2 - 1
+        opcodes.extend(tail)
+        if i1 == i2 or j1 == j2:
+            if i1 < i2:
+                opcodes.append(("delete", i1, i2, j1, j1))
+            elif j1 < j2:
+                opcodes.append(("insert", i1, i1, j1, j2))
+            continue
+        if (i2 - i1) * (j2 - j1) <= DIFF_REFINE_CELLS:
+            matcher = difflib.SequenceMatcher(None, left[i1:i2], right[j1:j2], autojunk=False)
+            for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+                opcodes.append((tag, i1 + a1, i1 + a2, j1 + b1, j1 + b2))
+            continue
+        anchors = _unique_anchors(left[i1:i2], right[j1:j2])
+        if not anchors:
+            # Nothing to anchor on (repeated words): compare slices along the diagonal, each
+            # small enough for difflib; shifted text then shows as changed, but in bounded time.
+            side = int(DIFF_REFINE_CELLS**0.5)
+            chunks = -(-max(i2 - i1, j2 - j1) // side)
+            for k in range(chunks):
+                stack.append(
+                    (
+                        i1 + (i2 - i1) * k // chunks,
+                        i1 + (i2 - i1) * (k + 1) // chunks,
+                        j1 + (j2 - j1) * k // chunks,
+                        j1 + (j2 - j1) * (k + 1) // chunks,
+                    )
+                )
+            continue
+        a_start, b_start = i1, j1
+        for a, b in anchors:
+            stack.append((a_start, i1 + a, b_start, j1 + b))
+            opcodes.append(("equal", i1 + a, i1 + a + 1, j1 + b, j1 + b + 1))
+            a_start, b_start = i1 + a + 1, j1 + b + 1
+        stack.append((a_start, i2, b_start, j2))
+    opcodes.sort(key=lambda op: (op[1], op[3], op[2] - op[1] + op[4] - op[3]))
+    merged: list[tuple] = []
+    for op in opcodes:
+        if op[1] == op[2] and op[3] == op[4]:
+            continue
+        if merged and merged[-1][0] == op[0] == "equal" and merged[-1][2] == op[1]:
+            merged[-1] = ("equal", merged[-1][1], op[2], merged[-1][3], op[4])
+        else:
+            merged.append(op)
+    matched = sum(i2 - i1 for tag, i1, i2, _j1, _j2 in merged if tag == "equal")
+    total = len(left) + len(right)
+    return merged, (2.0 * matched / total if total else 1.0)
+
+
+def diff_texts(left: str, right: str, *, max_chars: int = DIFF_MAX_CHARS) -> TextDiff:
+    """A word diff of two texts for showing side by side (see the module docstring for bounds).
+
+    Words are compared without their surrounding whitespace, so a re-flowed OCR text only shows
+    the words that really differ."""
+    left, left_truncated = _head(left, max_chars)
+    right, right_truncated = _head(right, max_chars)
+    left_tokens, right_tokens = _TOKEN.findall(left), _TOKEN.findall(right)
+    opcodes, ratio = _word_opcodes(
+        [t.rstrip() for t in left_tokens], [t.rstrip() for t in right_tokens]
+    )
+    out_left: list[Segment] = []
+    out_right: list[Segment] = []
+    for index, (tag, i1, i2, j1, j2) in enumerate(opcodes):
+        if tag == "equal":
+            first, last = index == 0, index == len(opcodes) - 1
+            out_left.extend(_equal_segments(left_tokens[i1:i2], first=first, last=last))
+            out_right.extend(_equal_segments(right_tokens[j1:j2], first=first, last=last))
+            continue
+        if i2 > i1:
+            out_left.append(Segment("".join(left_tokens[i1:i2]), changed=True))
+        if j2 > j1:
+            out_right.append(Segment("".join(right_tokens[j1:j2]), changed=True))
+    identical = all(tag == "equal" for tag, *_ in opcodes)
+    return TextDiff(
+        left=out_left,
+        right=out_right,
+        ratio=ratio,
+        left_truncated=left_truncated,
+        right_truncated=right_truncated,
+        max_chars=max_chars,
+        identical=identical,
+    )
+
+
+# --- Metadata side by side ------------------------------------------------------------------------
+
+METADATA_FIELDS: list[tuple[str, str]] = [
+    ("title", "Title"),
+    ("correspondent", "Correspondent"),
+    ("document_type", "Document type"),
+    ("created", "Created"),
+    ("added", "Added"),
+    ("page_count", "Pages"),
+    ("original_size", "Original size"),
+    ("archive_size", "Archive size"),
+    ("original_checksum", "Original checksum"),
+    ("archive_checksum", "Archive checksum"),
+    ("archive_serial_number", "ASN"),
+    ("tags", "Tags"),
+    ("original_file_name", "Original file name"),
+    ("archived_file_name", "Archive file name"),
+    ("mime_type", "Type of file"),
+    ("storage_path", "Storage path"),
+    ("notes_count", "Notes"),
+    ("content_length", "Text length"),
+]
+
+
+def _metadata_value(document: Document, name: str) -> Any:
+    if name == "tags":
+        return ", ".join(sorted(tag.name for tag in document.tags.all()))
+    value = getattr(document, name)
+    if name in ("correspondent", "document_type", "storage_path"):
+        return value.name if value is not None else None
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataRow:
+    name: str
+    label: str
+    cells: list[tuple[Any, bool]]  # (value, differs from the primary's)
+
+
+def metadata_rows(documents: Sequence[Document]) -> list[MetadataRow]:
+    """One row per field, one cell per document (the first is the primary); a cell is marked when
+    it differs from the first document's."""
+    rows = []
+    for name, label in METADATA_FIELDS:
+        values = [_metadata_value(document, name) for document in documents]
+        base = values[0] if values else None
+        rows.append(
+            MetadataRow(
+                name=name,
+                label=label,
+                cells=[(value, index > 0 and value != base) for index, value in enumerate(values)],
+            )
+        )
+    return rows
+
+
+# --- Decisions ------------------------------------------------------------------------------------
+
+
+class NotAMember(LookupError):
+    """The document is not an active member of the group."""
+
+
+def _member_pk(group: DuplicateGroup, paperless_id: int) -> int:
+    pk = (
+        group.members.filter(removed=False, document__paperless_id=paperless_id)
+        .values_list("document_id", flat=True)
+        .first()
+    )
+    if pk is None:
+        raise NotAMember(f"Document {paperless_id} is not in group {group.pk}.")
+    return pk
+
+
+def choose_primary(group: DuplicateGroup, *, paperless_id: int, user: object) -> None:
+    """Make a member the primary (the document kept); every re-analysis keeps the choice."""
+    pk = _member_pk(group, paperless_id)
+    with transaction.atomic():
+        group.choose_primary(pk, user=user)
+        # Each member's confidence is to the primary: read it from the stored edges now, as the
+        # next analysis would, so the page shows the numbers of the new primary at once.
+        members = list(group.members.all())
+        ids = [member.document_id for member in members]
+        to_primary = {
+            (a if b == pk else b): score
+            for a, b, score in PairEdge.objects.touching([pk])
+            .filter(a_id__in=ids, b_id__in=ids)
+            .values_list("a_id", "b_id", "confidence")
+        }
+        for member in members:
+            member.is_primary = member.document_id == pk
+            member.confidence = None if member.is_primary else to_primary.get(member.document_id)
+        GroupMember.objects.bulk_update(members, ["is_primary", "confidence"])
+        scores = [m.confidence for m in members if not m.removed and m.confidence is not None]
+        if scores:
+            group.confidence = min(scores)
+            group.save(update_fields=["confidence"])
+
+
+def remove_member(group: DuplicateGroup, *, paperless_id: int, user: object) -> None:
+    """Take a document out of the group; no analysis puts it back with these documents."""
+    pk = _member_pk(group, paperless_id)
+    with transaction.atomic():
+        group.remove_member(pk, user=user)
+        group.members.filter(document_id=pk).update(is_primary=False)
+
+
+def mark_pair_not_duplicate(group: DuplicateGroup, *, a: int, b: int, user: object) -> bool:
+    """Two members (Paperless ids) are not duplicates of each other. A group of just these two is
+    closed as "not duplicates"; a larger group is split by the next analysis. Returns whether the
+    group was closed."""
+    if a == b:
+        raise ValueError("A document is always a duplicate of itself: choose two documents.")
+    pks = [_member_pk(group, a), _member_pk(group, b)]
+    with transaction.atomic():
+        PairDecision.objects.record_not_duplicate(document_ids=pks, user=user)
+        if group.members.filter(removed=False).count() <= 2:
+            group.set_status(DuplicateGroup.Status.NOT_DUPLICATE, user=user)
+            return True
+    return False
+
+
+def set_status(group: DuplicateGroup, *, status: str, user: object) -> None:
+    """Set the review status. "Not duplicates" records every pair of the group as such; leaving
+    "not duplicates" again takes those pair decisions back, so an accidental click is undone."""
+    if status not in DuplicateGroup.Status.values:
+        raise ValueError(f"Unknown status {status!r}.")
+    with transaction.atomic():
+        if status == DuplicateGroup.Status.NOT_DUPLICATE:
+            group.mark_not_duplicate(user=user)
+            return
+        if group.status == DuplicateGroup.Status.NOT_DUPLICATE:
+            ids = list(group.members.filter(removed=False).values_list("document_id", flat=True))
+            PairDecision.objects.filter(Q(a_id__in=ids) & Q(b_id__in=ids)).delete()
+        group.set_status(status, user=user)

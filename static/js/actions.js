@@ -12,8 +12,14 @@
     // The dialog is rendered inside the list's form: move it out, so the confirmation's own form
     // is not nested in another form.
     document.querySelectorAll("dialog.plan-dialog").forEach(function (dialog) {
-      if (dialog.closest("form:not([method=dialog])")) { document.body.appendChild(dialog); }
+      if (dialog.closest("form")) { document.body.appendChild(dialog); }
     });
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-close-dialog]") : null;
+    var dialog = dialogFor(button);
+    if (dialog) { dialog.close(); }
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {

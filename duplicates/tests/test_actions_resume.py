@@ -1,0 +1,95 @@
+"""Kill an action job for real (SIGKILL of the worker process mid-plan) and resume it: nothing is
+deleted twice, nothing is skipped, every deletion is in the audit log once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from duplicates.actions import confirm_plan, create_plan
+from duplicates.models import AuditEntry, Plan, PlanItem
+from duplicates.tests.test_actions import deletes, library, real_mode
+from processing import jobs
+from processing.models import Job
+from tests.fixtures import ROOT, database_url_for_subprocess
+
+
+def test_a_killed_action_job_resumes_without_deleting_twice(
+    paperless, transactional_db, tmp_path, admin_user
+):
+    real_mode()
+    [entry] = library(paperless, size=6)
+    fakes = entry["fakes"]
+    plan = create_plan(
+        action=Plan.Action.DELETE_DUPLICATES, group_ids=[entry["group"].pk], user=admin_user
+    )
+    stalled = fakes[3]
+
+    def stall_the_next_document(state, request):
+        # The third deletion has landed: the re-read of the next document hangs, then we kill.
+        paperless.delay_next(1, seconds=30, method="GET", path=f"/api/documents/{fakes[4].id}/")
+
+    paperless.after_request(
+        stall_the_next_document, method="DELETE", path=f"/api/documents/{stalled.id}/"
+    )
+    job = confirm_plan(plan=plan, user=admin_user)
+    env = {
+        **os.environ,
+        "DEDUPE_ENVIRONMENT": "development",
+        "DEDUPE_DATA_DIR": str(tmp_path),
+        "DEDUPE_SECRET_KEY": settings.SECRET_KEY,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "PAPERLESS_URL": paperless.url,
+        "PAPERLESS_API_TOKEN": paperless.token,
+    }
+    log = tmp_path / "worker.log"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "shell",
+            "-c",
+            f"from processing import jobs; jobs.execute({job.pk})",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not plan.items.filter(paperless_id=stalled.id, status=PlanItem.Status.DONE).exists():
+            assert process.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.05)
+        time.sleep(0.3)  # now waiting for the held-back re-read
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == -signal.SIGKILL
+    killed = Job.objects.get(pk=job.pk)
+    assert killed.status == Job.Status.RUNNING  # the dead worker could not say anything
+    assert sorted(deletes(paperless)) == sorted(f.id for f in fakes[1:4])
+    assert killed.checkpoint["position"] == 2
+
+    Job.objects.mark_stale(now=timezone.now() + timedelta(hours=1))
+    jobs.execute(job.pk)
+    plan.refresh_from_db()
+    assert Job.objects.get(pk=job.pk).status == Job.Status.SUCCEEDED
+    assert plan.status == Plan.Status.DONE
+    ids = deletes(paperless)
+    assert len(ids) == len(set(ids))  # not one document deleted twice
+    assert sorted(ids) == sorted(f.id for f in fakes[1:])  # and none skipped
+    assert set(paperless.state.trash) == {f.id for f in fakes[1:]}
+    assert fakes[0].id in paperless.state.documents
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.DELETED).count() == 5

@@ -14,8 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from django.http import HttpRequest, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, StreamingHttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import create_model
 
@@ -30,11 +29,10 @@ from duplicates.filters import (
     GroupRow,
     check_scoring,
     load_groups,
-    members_prefetch,
     parse_group_filters,
     select_groups,
 )
-from duplicates.models import DuplicateGroup, PairEdge
+from duplicates.models import PairEdge
 from duplicates.stats import dashboard_stats
 from processing.api import JobOut
 
@@ -194,12 +192,8 @@ def group_payload(row: GroupRow) -> dict[str, Any]:
                 "is_primary": m.is_primary,
                 "confidence": m.confidence,
                 "factors": {k: v for k, v in m.factors.items() if k in FACTORS},
-                "correspondent": m.document.correspondent.name
-                if m.document.correspondent
-                else None,
-                "document_type": m.document.document_type.name
-                if m.document.document_type
-                else None,
+                "correspondent": m.correspondent,
+                "document_type": m.document_type,
                 "tags": m.tag_names,
                 "created": m.document.created,
                 "original_size": m.document.original_size,
@@ -269,10 +263,11 @@ def group_detail(request: HttpRequest, group_id: int) -> Any:
     """Members with names, tags and their pair with the primary, and every stored pair between
     the members (at most 500)."""
     scoring = Configuration.objects.get_solo().scoring_config()
-    group = get_object_or_404(
-        DuplicateGroup.objects.prefetch_related(members_prefetch()), pk=group_id
-    )
-    row = load_groups([group.pk], scoring=scoring)[0]
+    rows = load_groups([group_id], scoring=scoring)
+    if not rows:
+        raise Http404(f"No duplicate group {group_id}.")
+    row = rows[0]
+    group = row.group
     ids = {m.document.pk: m.document.paperless_id for m in row.members}
     edges = PairEdge.objects.filter(a_id__in=list(ids), b_id__in=list(ids)).values_list(
         "a_id", "b_id", "confidence", "factors"

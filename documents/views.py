@@ -140,12 +140,13 @@ def _preview_response(document: Document) -> HttpResponse:
 
     try:
         preview = previews.get_preview(document)
-    except (ConnectionNotConfigured, NotFound) as exc:
-        raise Http404(f"No preview: {exc}") from exc
-    except PaperlessError as exc:
+    except (ConnectionNotConfigured, PaperlessError) as exc:
+        # Answered here, not raised: the message must show inside our frame, which the error
+        # pages' "frame-ancestors 'none'" would block.
+        not_found = isinstance(exc, (ConnectionNotConfigured, NotFound))
         return HttpResponse(
-            f"Paperless did not send the preview: {exc}",
-            status=502,
+            f"No preview: {exc}" if not_found else f"Paperless did not send the preview: {exc}",
+            status=404 if not_found else 502,
             content_type="text/plain; charset=utf-8",
         )
     filename = f"{document.paperless_id}.{preview.extension}"

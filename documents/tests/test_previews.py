@@ -97,7 +97,11 @@ def test_preview_needs_a_login(client, synced):
 def test_unknown_or_vanished_documents_are_404(auth_client, synced):
     assert auth_client.get(preview_url(999)).status_code == 404
     synced.state.trash_document(6)
-    assert auth_client.get(preview_url(6)).status_code == 404
+    response = auth_client.get(preview_url(6))
+    assert response.status_code == 404
+    # said inside our own frame, not blocked by the error pages' frame-ancestors 'none'
+    assert "frame-ancestors 'self'" in response["Content-Security-Policy"]
+    assert "No preview" in response.content.decode()
 
 
 def test_paperless_refusing_the_file_is_reported_not_cached(auth_client, synced):

@@ -40,6 +40,19 @@ def safe_next(request: HttpRequest, value: str | None) -> str:
     return reverse("group-list")
 
 
+DETAIL_PARAMS = frozenset({"next", "compare", "page", "zoom"})
+
+
+def back_to_list(request: HttpRequest, params: QueryDict) -> str:
+    """The groups list to go back to: ``next`` when given, else the list with the filters the
+    list's own links put on this page's query string (everything that isn't ours)."""
+    if params.get("next"):
+        return safe_next(request, params["next"])
+    filters = [(k, v) for k in params for v in params.getlist(k) if k not in DETAIL_PARAMS and v]
+    url = reverse("group-list")
+    return f"{url}?{urlencode(filters)}" if filters else url
+
+
 def plan_create_url() -> str | None:
     """The safe-deletion plan page of the actions work, if it is installed (by URL name)."""
     for name in ("duplicates:plan-create", "plan-create"):
@@ -112,7 +125,7 @@ def detail_context(
         diff = review.diff_texts(texts[left.pk], texts[right.pk])
         identifiers = review.compare_texts_identifiers(texts[left.pk], texts[right.pk])
     pairs, pairs_truncated = review.pair_rows(group)
-    next_url = safe_next(request, params.get("next"))
+    next_url = back_to_list(request, params)
     query = {"next": next_url}
     if right is not None:
         query["compare"] = str(right.paperless_id)

@@ -462,3 +462,13 @@ def test_the_installed_plan_page_receives_the_delete(auth_client, trio):
     html = auth_client.get(detail_url(trio)).content.decode()
 
     assert f'action="{reverse("plan-create")}"' in html
+
+
+def test_filters_put_on_the_link_by_the_list_become_the_way_back(auth_client, trio):
+    html = auth_client.get(
+        detail_url(trio), {"status": "new", "min_confidence": "0.9", "compare": 3, "page": 1}
+    ).content.decode()
+
+    back = f"{reverse('group-list')}?status=new&amp;min_confidence=0.9"
+    assert f'href="{back}"' in html  # the list's filters, without the preview's own page
+    assert f'name="next" value="{back}"' in html  # and every action form carries them on

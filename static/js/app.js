@@ -1,6 +1,8 @@
-// Live job progress: the WebSocket (htmx ws extension) pushes fragments; while it is down, every
-// element carrying data-poll-url is refreshed by polling instead. No inline script, no eval, so the
-// Content-Security-Policy can stay strict.
+// Live job progress: the WebSocket (htmx ws extension) pushes job progress fragments; while it is
+// down, every element carrying data-poll-url is refreshed by polling instead. Elements whose whole
+// content depends on a running job (a plan's items, its undo button) are not pushed over the
+// socket, so they carry data-poll-always and are polled either way until the job ends.
+// No inline script, no eval, so the Content-Security-Policy can stay strict.
 (function () {
   "use strict";
   var socketOpen = false;
@@ -11,8 +13,9 @@
   document.addEventListener("htmx:wsError", function () { socketOpen = false; document.body.dataset.socket = "closed"; });
 
   function poll() {
-    if (socketOpen || typeof htmx === "undefined") { return; }
-    document.querySelectorAll("[data-poll-url]").forEach(function (el) {
+    if (typeof htmx === "undefined") { return; }
+    var selector = socketOpen ? "[data-poll-url][data-poll-always]" : "[data-poll-url]";
+    document.querySelectorAll(selector).forEach(function (el) {
       htmx.ajax("GET", el.dataset.pollUrl, { target: el, swap: "outerHTML" });
     });
   }

@@ -7,13 +7,14 @@ by the thumbnail view. The cap comes from ``Configuration.thumbnail_cache_mb``; 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import tempfile
 from pathlib import Path
 
 from django.conf import settings
+
+from documents import disk_cache
 
 logger = logging.getLogger(__name__)
 
@@ -23,9 +24,7 @@ def cache_dir() -> Path:
 
 
 def cache_cap_bytes() -> int:
-    from dedupe_project.models import Configuration
-
-    return int(Configuration.objects.get_solo().thumbnail_cache_mb) * 1024 * 1024
+    return disk_cache.configured_cap_bytes()
 
 
 def path_for(paperless_id: int) -> Path:
@@ -62,28 +61,4 @@ def enforce_cap(*, max_bytes: int | None = None) -> dict[str, int]:
     """Evict the oldest thumbnails until the cache fits ``max_bytes`` (default: the configured
     cap). Returns the size before and after and how many files went."""
     limit = cache_cap_bytes() if max_bytes is None else max_bytes
-    root = cache_dir()
-    entries: list[tuple[float, int, str]] = []
-    total = 0
-    if root.exists():
-        for shard in os.scandir(root):
-            if not shard.is_dir():
-                continue
-            for entry in os.scandir(shard.path):
-                if entry.is_file() and not entry.name.startswith("."):
-                    stat = entry.stat()
-                    entries.append((stat.st_mtime, stat.st_size, entry.path))
-                    total += stat.st_size
-    before = total
-    evicted = 0
-    if total > limit:
-        entries.sort()
-        for _mtime, size, path in entries:
-            if total <= limit:
-                break
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
-            total -= size
-            evicted += 1
-        logger.info("thumbnail cache trimmed", extra={"evicted": evicted, "bytes": total})
-    return {"bytes_before": before, "bytes_after": total, "evicted": evicted}
+    return disk_cache.trim(cache_dir(), max_bytes=limit, label="thumbnails")

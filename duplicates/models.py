@@ -185,13 +185,31 @@ class DuplicateGroup(models.Model):
         self.save(update_fields=["status", "status_changed_at", "status_changed_by"])
 
     def choose_primary(self, document_id: int, *, user: object = None) -> None:
-        """A person's choice of primary; kept by every re-analysis."""
-        if not self.members.filter(document_id=document_id, removed=False).exists():
+        """A person's choice of primary; kept by every re-analysis.
+
+        Members' confidences are to the primary, so they are read again from the stored edges
+        with the new primary, as the next analysis would, and the group's confidence follows."""
+        members = list(self.members.all())
+        if not any(m.document_id == document_id and not m.removed for m in members):
             raise ValueError(f"document {document_id} is not a member of group {self.pk}")
+        ids = [member.document_id for member in members]
+        to_primary = {
+            (a if b == document_id else b): score
+            for a, b, score in PairEdge.objects.touching([document_id])
+            .filter(a_id__in=ids, b_id__in=ids)
+            .values_list("a_id", "b_id", "confidence")
+        }
+        for member in members:
+            member.is_primary = member.document_id == document_id
+            member.confidence = None if member.is_primary else to_primary.get(member.document_id)
+        GroupMember.objects.bulk_update(members, ["is_primary", "confidence"])
+        scores = [m.confidence for m in members if not m.removed and m.confidence is not None]
+        if scores:
+            self.confidence = min(scores)
         self.primary_id = document_id
         self.primary_chosen = True
         self.updated_at = timezone.now()
-        self.save(update_fields=["primary", "primary_chosen", "updated_at"])
+        self.save(update_fields=["primary", "primary_chosen", "updated_at", "confidence"])
 
     def remove_member(self, document_id: int, *, user: object = None) -> None:
         """Take a document out; it never joins the documents it was grouped with again."""

@@ -541,24 +541,6 @@ def choose_primary(group: DuplicateGroup, *, paperless_id: int, user: object) ->
     pk = _member_pk(group, paperless_id)
     with transaction.atomic():
         group.choose_primary(pk, user=user)
-        # Each member's confidence is to the primary: read it from the stored edges now, as the
-        # next analysis would, so the page shows the numbers of the new primary at once.
-        members = list(group.members.all())
-        ids = [member.document_id for member in members]
-        to_primary = {
-            (a if b == pk else b): score
-            for a, b, score in PairEdge.objects.touching([pk])
-            .filter(a_id__in=ids, b_id__in=ids)
-            .values_list("a_id", "b_id", "confidence")
-        }
-        for member in members:
-            member.is_primary = member.document_id == pk
-            member.confidence = None if member.is_primary else to_primary.get(member.document_id)
-        GroupMember.objects.bulk_update(members, ["is_primary", "confidence"])
-        scores = [m.confidence for m in members if not m.removed and m.confidence is not None]
-        if scores:
-            group.confidence = min(scores)
-            group.save(update_fields=["confidence"])
 
 
 def remove_member(group: DuplicateGroup, *, paperless_id: int, user: object) -> None:

@@ -93,6 +93,19 @@ def test_chosen_primary_stays_primary_when_a_better_document_arrives(trio, analy
     assert GroupMember.objects.get(group=group, document_id=2).is_primary
 
 
+def test_choosing_a_primary_moves_the_primary_flag_and_confidences_at_once(trio, analyse):
+    analyse()
+    trio.refresh_from_db()
+    old = trio.primary_id
+    new = next(m.document_id for m in trio.members.all() if m.document_id != old)
+    trio.choose_primary(new)
+    flags = dict(GroupMember.objects.filter(group=trio).values_list("document_id", "is_primary"))
+    assert [doc for doc, primary in flags.items() if primary] == [new]
+    member = GroupMember.objects.get(group=trio, document_id=old)
+    assert member.confidence is not None  # now relative to the new primary
+    assert GroupMember.objects.get(group=trio, document_id=new).confidence is None
+
+
 def test_without_a_choice_the_better_document_becomes_primary(trio, analyse):
     store_documents([feature(5, LETTER + " Anlage 3", page_count=9, archive_checksum="f" * 32)])
 

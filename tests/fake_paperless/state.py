@@ -91,7 +91,7 @@ class FakeDocument:
 
     @property
     def thumbnail(self) -> bytes:
-        return content.thumbnail_webp(seed=self.image_seed, variant=self.image_variant)
+        return content.thumbnail(seed=self.image_seed, variant=self.image_variant)
 
 
 @dataclass(slots=True)

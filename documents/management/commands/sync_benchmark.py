@@ -4,6 +4,11 @@ compared with merely downloading the same pages, and how much memory it takes.
 Runs the fake Paperless in its own process and the sync in a child process on a throwaway SQLite
 database (or ``--database-url``, which must be an empty, disposable database), so the figures are
 not mixed with the fake's work and your real data is never touched. Not a test: it prints figures.
+
+With ``--thumbnails`` the fake serves thumbnails from a small pool of pre-rendered pages
+(``--thumbnail-pool``, 0 to have it draw every one, ~15 ms of CPU each on the same cores), and the
+thumbnails (and metadata where the sync asks for it) are also merely downloaded with the client and
+the same number of threads, so the files phase can be compared with its network share.
 """
 
 from __future__ import annotations
@@ -15,13 +20,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from documents.sync import DOCUMENT_FIELDS, PAGE_SIZE
+from documents.paperless import root_checksum
+from documents.sync import DOCUMENT_FIELDS, FILE_WORKERS, PAGE_SIZE
 
 TOKEN = "benchmark-token"  # noqa: S105 - the throwaway fake's token
 
@@ -32,6 +39,16 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _draw_ms(samples: int = 20) -> float:
+    """What the fake spends drawing one thumbnail (measured here, on fresh seeds)."""
+    from tests.fake_paperless import content
+
+    started = time.perf_counter()
+    for seed in range(10_000_000, 10_000_000 + samples):
+        content.thumbnail_webp(seed=seed)
+    return (time.perf_counter() - started) / samples * 1000
 
 
 def _maxrss_mb() -> float:
@@ -47,6 +64,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--thumbnails", action="store_true", help="also fetch thumbnails and hash them"
         )
+        parser.add_argument(
+            "--thumbnail-pool",
+            type=int,
+            default=64,
+            metavar="PAGES",
+            help="the fake serves PAGES pre-rendered thumbnail pages (x variants); 0: it draws "
+            "each document's thumbnail on request",
+        )
+        parser.add_argument("--file-workers", type=int, default=FILE_WORKERS)
         parser.add_argument("--database-url", default="", help="an empty, disposable database")
         parser.add_argument("--child", action="store_true", help=Command.SUPPRESS)
         parser.add_argument("--paperless-url", default="", help=Command.SUPPRESS)
@@ -76,6 +102,8 @@ class Command(BaseCommand):
                 str(count),
                 "--token",
                 TOKEN,
+                "--thumbnail-pool",
+                str(options["thumbnail_pool"] if options["thumbnails"] else 0),
             ],
             cwd=root,
             stdout=subprocess.PIPE,
@@ -87,7 +115,12 @@ class Command(BaseCommand):
             line = fake.stdout.readline() if fake.stdout else ""
             if "Fake Paperless" not in line:
                 raise CommandError(f"the fake did not start: {line}")
-            download = self._download(url=url, page_size=options["page_size"])
+            download = self._download(
+                url=url,
+                page_size=options["page_size"],
+                thumbnails=options["thumbnails"],
+                workers=options["file_workers"],
+            )
             with tempfile.TemporaryDirectory(prefix="dedupe-bench-") as data_dir:
                 env = {
                     **os.environ,
@@ -107,6 +140,8 @@ class Command(BaseCommand):
                     url,
                     "--page-size",
                     str(options["page_size"]),
+                    "--file-workers",
+                    str(options["file_workers"]),
                 ]
                 if options["thumbnails"]:
                     args.append("--thumbnails")
@@ -119,21 +154,61 @@ class Command(BaseCommand):
         finally:
             fake.terminate()
             fake.wait(timeout=10)
-        self._report(count=count, download=download, sync=sync)
+        self._report(count=count, download=download, sync=sync, options=options)
 
-    def _download(self, *, url: str, page_size: int) -> dict[str, float]:
+    def _download(
+        self, *, url: str, page_size: int, thumbnails: bool, workers: int
+    ) -> dict[str, float]:
         from documents.connection import make_client
 
         started = time.perf_counter()
         documents = 0
+        files: list[tuple[int, bool]] = []  # (id, metadata wanted), as the sync decides
         with make_client(url=url, token=TOKEN) as client:
             for page in client.iter_document_pages(
                 fields=list(DOCUMENT_FIELDS), page_size=page_size
             ):
                 documents += len(page.documents)
-        return {"seconds": time.perf_counter() - started, "documents": documents}
+                if thumbnails:
+                    files += [
+                        (d["id"], bool(d.get("archived_file_name") or not root_checksum(d)))
+                        for d in page.documents
+                    ]
+            result = {"seconds": time.perf_counter() - started, "documents": documents}
+            if thumbnails:
+                result.update(self._download_files(client, files, workers=workers))
+        return result
 
-    def _report(self, *, count: int, download: dict[str, float], sync: dict[str, Any]) -> None:
+    def _download_files(
+        self, client: Any, files: list[tuple[int, bool]], *, workers: int
+    ) -> dict[str, float]:
+        """Merely fetch what the files phase fetches (thumbnails, metadata where the sync wants
+        it) with the same client and pool size: the floor for the files phase."""
+
+        def fetch(item: tuple[int, bool]) -> int:
+            document_id, metadata = item
+            if metadata:
+                client.get_metadata(document_id)
+            return len(client.get_thumbnail(document_id).content)
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            size = sum(pool.map(fetch, files, chunksize=64))
+        return {
+            "files_seconds": time.perf_counter() - started,
+            "files": len(files),
+            "files_metadata": sum(1 for _, metadata in files if metadata),
+            "files_bytes": size,
+        }
+
+    def _report(
+        self,
+        *,
+        count: int,
+        download: dict[str, float],
+        sync: dict[str, Any],
+        options: dict[str, Any],
+    ) -> None:
         seconds = sync["seconds"]
         phases = sync["phases"]
         pages_part = phases.get("objects", 0) + phases.get("documents", 0)
@@ -146,11 +221,30 @@ class Command(BaseCommand):
             f"{pages_part / download['seconds']:.2f}x the download",
             f"Sync, id reconcile:        {phases.get('reconcile', 0):.2f} s",
         ]
+        if "files_seconds" in download:
+            pool = options["thumbnail_pool"]
+            drawn = _draw_ms()
+            lines += [
+                "Fake thumbnails:           "
+                + (
+                    f"{pool} pre-rendered pages x variants (drawing one: {drawn:.1f} ms, "
+                    f"{drawn * count / 1000:.0f} s of CPU for {count:,} if drawn)"
+                    if pool
+                    else f"drawn on request ({drawn:.1f} ms of the fake's CPU each)"
+                ),
+                f"Download only, files:      {download['files_seconds']:.2f} s "
+                f"({download['files'] / download['files_seconds']:,.0f} documents/s; "
+                f"{download['files']:,} thumbnails, {download['files_metadata']:,} metadata, "
+                f"{options['file_workers']} threads)",
+            ]
         if "files" in phases:
-            lines.append(
+            line = (
                 f"Sync, thumbnails + hashes: {phases['files']:.2f} s "
                 f"({count / max(phases['files'], 1e-9):,.0f} documents/s)"
             )
+            if "files_seconds" in download:
+                line += f", {phases['files'] / download['files_seconds']:.2f}x the download"
+            lines.append(line)
         lines += [
             f"Sync, total:               {seconds:.2f} s ({count / seconds:,.0f} documents/s)",
             f"Peak memory (maxrss):      {sync['maxrss_mb']:.0f} MB "
@@ -180,6 +274,7 @@ class Command(BaseCommand):
                 "full": True,
                 "files": bool(options["thumbnails"]),
                 "page_size": options["page_size"],
+                "file_workers": options["file_workers"],
             },
         )
         seconds = time.perf_counter() - started

@@ -42,12 +42,15 @@ import binascii
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
+import numpy as np
+from django.db import DataError, connection, transaction
 from django.db.models import (
     Exists,
     F,
@@ -72,6 +75,8 @@ from dedupe_project.models import Configuration
 from documents.models import Document
 from duplicates.engine import FACTORS, ScoringConfig, confidence
 from duplicates.models import DuplicateGroup, GroupMember, PairEdge
+from duplicates.rescoring import KEYS as FACTOR_KEYS
+from duplicates.rescoring import confidences, score_matrix
 
 FACTOR_LABELS: dict[str, str] = {
     "jaccard": "Text overlap",
@@ -311,16 +316,14 @@ def _edge_to_primary() -> QuerySet[PairEdge]:
     )
 
 
-def _space_to_free() -> Subquery:
-    """Original size of the non-primary members (what resolving the group would free)."""
-    sizes = (
-        GroupMember.objects.filter(group=OuterRef("pk"), removed=False, is_primary=False)
-        .order_by()
-        .values("group")
-        .annotate(total=Sum("document__original_size"))
-        .values("total")
-    )
-    return Coalesce(Subquery(sizes), Value(0))
+def _space_to_free() -> Coalesce:
+    """Original size of the non-primary members (what resolving the group would free).
+
+    An aggregate over a join (one hash join of members and documents for all groups, then a
+    sort) rather than a subquery per group: sorting 20k groups by it went from 20k subquery
+    runs (and a JIT-compiled plan on PostgreSQL) to one pass."""
+    active = Q(members__removed=False, members__is_primary=False)
+    return Coalesce(Sum("members__document__original_size", filter=active), Value(0))
 
 
 SORT_EXPRESSIONS: dict[str, Any] = {
@@ -372,27 +375,78 @@ def rescored_confidences(
     queryset: QuerySet[DuplicateGroup], *, scoring: ScoringConfig
 ) -> dict[int, float]:
     """Group pk -> the weakest member's confidence to the primary, re-scored from the stored
-    factors (one query, no documents read)."""
-    rows = (
-        GroupMember.objects.filter(group__in=queryset.values("pk"), removed=False)
-        .exclude(document_id=F("group__primary_id"))
-        .filter(group__primary__isnull=False)
-        .annotate(
-            edge_factors=Subquery(
-                _edge_to_primary().values("factors")[:1], output_field=JSONField()
-            )
-        )
-        .order_by()
-        .values_list("group_id", "edge_factors")
+    factors (one query, no documents read; a member without a stored pair scores 0).
+
+    The member's pair is found by a join on (least, greatest) of the two document ids rather
+    than a subquery per member (one hash join instead of an index probe per member: 33k at
+    100k documents), and the factors are scored column-wise
+    (:mod:`duplicates.rescoring`: exactly ``confidence()``, a few times faster)."""
+    quote = connection.ops.quote_name
+    member, group, edge = (
+        quote(model._meta.db_table) for model in (GroupMember, DuplicateGroup, PairEdge)
     )
-    scores: dict[int, float] = {}
-    for group_id, factors in rows.iterator(chunk_size=5000):
-        if isinstance(factors, str):  # some backends hand JSON from a subquery back as text
-            factors = json.loads(factors)
-        score = confidence(factors or {}, config=scoring)
-        previous = scores.get(group_id)
-        scores[group_id] = score if previous is None else min(previous, score)
-    return scores
+    low = "CASE WHEN m.document_id < g.primary_id THEN m.document_id ELSE g.primary_id END"
+    high = "CASE WHEN m.document_id < g.primary_id THEN g.primary_id ELSE m.document_id END"
+    selected, selected_params = queryset.order_by().values("pk").query.sql_with_params()
+    joins = (
+        f"FROM {member} m INNER JOIN {group} g ON g.id = m.group_id "
+        f"LEFT OUTER JOIN {edge} e ON e.a_id = {low} AND e.b_id = {high}"
+    )
+    where = (
+        "WHERE m.removed = %s AND g.primary_id IS NOT NULL AND m.document_id <> g.primary_id "
+        f"AND m.group_id IN ({selected})"
+    )
+    params = [False, *selected_params]
+    if connection.vendor == "postgresql":
+        fast = _rescore_postgresql(joins, where, params, scoring=scoring)
+        if fast is not None:
+            return _min_per_group(*fast)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT m.group_id, e.factors {joins} {where}", params)
+        rows = cursor.fetchall()
+    group_ids = [group_id for group_id, _factors in rows]
+    factor_dicts = [
+        json.loads(factors) if isinstance(factors, str | bytes) else factors
+        for _group_id, factors in rows
+    ]
+    return _min_per_group(group_ids, confidences(factor_dicts, config=scoring))
+
+
+def _rescore_postgresql(
+    joins: str, where: str, params: list[Any], *, scoring: ScoringConfig
+) -> tuple[list[int], list[float]] | None:
+    """The factors as float columns straight from ``jsonb`` (``jsonb_to_record``: no JSON
+    text parsed in Python), or None when some stored factor dict is not an object of numbers
+    and nulls (a cast fails; the caller then reads the dicts, and ``confidences`` leaves the
+    odd ones to ``confidence()`` itself)."""
+    columns = ", ".join(f"x.{name}::float8" for name in FACTOR_KEYS)
+    record = ", ".join(f"{name} jsonb" for name in FACTOR_KEYS)
+    sql = (
+        f"SELECT m.group_id, {columns} {joins} "
+        f"LEFT OUTER JOIN LATERAL jsonb_to_record(e.factors) AS x({record}) ON true {where}"
+    )
+    # a failed cast must not break a surrounding transaction: a savepoint when there is one
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    try:
+        with guard, connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    except DataError:
+        return None
+    if not rows:
+        return [], []
+    matrix = np.array([row[1:] for row in rows], dtype=float)
+    if np.isinf(matrix).any():
+        return None
+    return [row[0] for row in rows], score_matrix(matrix, config=scoring)
+
+
+def _min_per_group(group_ids: Sequence[int], scores: Sequence[float]) -> dict[int, float]:
+    weakest: dict[int, float] = {}
+    for group_id, score in zip(group_ids, scores, strict=True):
+        previous = weakest.get(group_id)
+        weakest[group_id] = score if previous is None or score < previous else previous
+    return weakest
 
 
 class CursorError(ValueError):

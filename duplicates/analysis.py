@@ -53,7 +53,7 @@ from duplicates.engine import (
     analyse,
     analyse_changed,
 )
-from duplicates.grouping import chunked, ensure_scoring, regroup
+from duplicates.grouping import changed_since, chunked, ensure_scoring, regroup
 from duplicates.models import (
     AnalysisStatus,
     DocumentSketch,
@@ -61,6 +61,7 @@ from duplicates.models import (
     PairEdge,
     signature_key,
 )
+from duplicates.store import AnalysisReader, AnalysisWriter
 from processing.jobs import JobContext, job_kind
 from processing.models import Job
 
@@ -186,19 +187,9 @@ def load_features(ids: Sequence[int], *, config: EngineConfig) -> list[DocFeatur
 
 
 def library_index(*, config: EngineConfig) -> Iterator[IndexEntry]:
-    """Every document with a current sketch, without text: the incremental run's index."""
-    rows = (
-        DocumentSketch.objects.current(params=config.signature)
-        .values_list(
-            "document_id",
-            "blob",
-            "document__original_checksum",
-            "document__archive_checksum",
-            "document__phash",
-            "document__dhash",
-        )
-        .iterator(chunk_size=10_000)
-    )
+    """Every document with a current sketch, without text: the incremental run's index (read as
+    raw tuples: at 100k documents the ORM's per-row conversion was most of the read)."""
+    rows = AnalysisReader().current_sketches(params_key=signature_key(config.signature))
     for doc_id, blob, checksum, archive_checksum, phash, dhash in rows:
         yield IndexEntry(
             id=doc_id,
@@ -222,78 +213,20 @@ def documents_to_compare(*, config: EngineConfig) -> Any:
 
 
 def store_sketches(sketches: Iterable[tuple[int, bytes]], *, config: EngineConfig) -> int:
-    items = list(sketches)
-    if not items:
-        return 0
-    key = signature_key(config.signature)
-    now = timezone.now()
-    fingerprints: dict[int, str] = {}
-    for part in chunked([doc_id for doc_id, _ in items]):
-        fingerprints.update(
-            Document.objects.filter(pk__in=part).values_list("pk", "text_fingerprint")
-        )
-    DocumentSketch.objects.bulk_create(
-        [
-            DocumentSketch(
-                document_id=doc_id,
-                blob=blob,
-                params_key=key,
-                text_fingerprint=fingerprints[doc_id],
-                computed_at=now,
-            )
-            for doc_id, blob in items
-            if doc_id in fingerprints  # deleted meanwhile
-        ],
-        update_conflicts=True,
-        unique_fields=["document"],
-        update_fields=["blob", "params_key", "text_fingerprint", "computed_at"],
-        batch_size=500,
+    """Insert or replace sketches (raw SQL, see ``duplicates.store``); returns how many."""
+    return AnalysisWriter().sketches(
+        sketches, params_key=signature_key(config.signature), now=timezone.now()
     )
-    return len(items)
-
-
-def _edge_rows(edges: Iterable[PairScore], *, run_id: int | None, now: datetime) -> list[PairEdge]:
-    return [
-        PairEdge(
-            a_id=edge.a,
-            b_id=edge.b,
-            factors=edge.factors,
-            confidence=round(edge.confidence, 6),
-            sources=list(edge.sources),
-            computed_at=now,
-            run_id=run_id,
-        )
-        for edge in edges
-    ]
 
 
 def upsert_edges(edges: Sequence[PairScore], *, run_id: int | None) -> int:
     """Insert or replace edges (by pair); edges of documents deleted meanwhile are skipped."""
-    if not edges:
-        return 0
-    ids = sorted({e.a for e in edges} | {e.b for e in edges})
-    alive: set[int] = set()
-    for part in chunked(ids):
-        alive.update(Document.objects.filter(pk__in=part).values_list("pk", flat=True))
-    rows = _edge_rows(
-        [e for e in edges if e.a in alive and e.b in alive], run_id=run_id, now=timezone.now()
-    )
-    PairEdge.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["a", "b"],
-        update_fields=["factors", "confidence", "sources", "computed_at", "run_id"],
-        batch_size=500,
-    )
-    return len(rows)
+    return AnalysisWriter().edges(edges, run_id=run_id, now=timezone.now())
 
 
 def mark_analysed(ids: Sequence[int], *, started: datetime) -> None:
     """Clear ``needs_analysis`` of documents compared, unless the sync touched them since."""
-    for part in chunked(list(ids)):
-        Document.objects.filter(pk__in=part, last_synced_at__lte=started).update(
-            needs_analysis=False
-        )
+    AnalysisWriter().mark_analysed(ids, started=started)
 
 
 # --- the runs --------------------------------------------------------------------------------
@@ -324,6 +257,7 @@ class _Reporter:
         self.sketches_written = 0
         self.edges_written = 0
         self.batches = 0
+        self.write_seconds = 0.0
 
     def progress(self, stage: str, done: int, total: int) -> None:
         if self.ctx is not None:
@@ -340,6 +274,7 @@ class _Reporter:
                 "stage": state.stage, "cursor": state.cursor}  # fmt: skip
 
     def checkpoint(self, state: AnalysisState) -> None:
+        clock = time.monotonic()
         new_sketches = list(itertools.islice(state.sketches.items(), self.sketches_written, None))
         new_edges = state.edges[self.edges_written :]
         cursor = self.cursor(state)
@@ -352,6 +287,7 @@ class _Reporter:
         self.sketches_written += len(new_sketches)
         self.edges_written += len(new_edges)
         self.batches += 1
+        self.write_seconds += time.monotonic() - clock
         if self.ctx is not None:
             self.ctx.save_checkpoint(cursor)
             self.ctx.check_cancelled()
@@ -370,7 +306,9 @@ def full_analysis(
         logger.info("analysis resumes", extra={"cursor": left})
     reporter = _Reporter(ctx, config=config, run_id=run_id, library=library)
     reporter.message("Loading documents")
+    clock = time.monotonic()
     docs = list(iter_features(Document.objects.order_by("pk"), config=config, tags=tag_counts()))
+    loaded = time.monotonic()
     result = analyse(
         docs,
         config=config,
@@ -378,6 +316,7 @@ def full_analysis(
         checkpoint=reporter.checkpoint,
         resume=resume,
     )
+    analysed = time.monotonic()
     ids = [d.id for d in docs]
     del docs
     with transaction.atomic():
@@ -395,16 +334,33 @@ def full_analysis(
         "edges": PairEdge.objects.count(),
         "edges_dropped": stale,
         "signatures_computed": reporter.sketches_written,
+        "stage_seconds": {
+            "load": round(loaded - clock, 3),
+            "engine": round(analysed - loaded - reporter.write_seconds, 3),
+            "checkpoints": round(reporter.write_seconds, 3),
+            "finish": round(time.monotonic() - analysed, 3),
+        },
     }
 
 
 def incremental_analysis(
-    *, ctx: JobContext | None, config: EngineConfig, changed_ids: Sequence[int], started: datetime
+    *,
+    ctx: JobContext | None,
+    config: EngineConfig,
+    changed_ids: Sequence[int],
+    started: datetime,
+    seeds: set[int] | None,
 ) -> dict[str, Any]:
+    """Compare the changed documents with the library, replace their edges and regroup, the
+    writes and the regroup in one transaction: a run stopped in between leaves the documents
+    flagged, and the next run compares them again. ``seeds``: documents to regroup besides those
+    whose edges changed (``grouping.changed_since``), or ``None`` to regroup everything."""
     reporter = _Reporter(ctx, config=config, run_id=0, library="")
     reporter.message(f"Comparing {len(changed_ids)} new or changed documents")
+    clock = time.monotonic()
     changed = load_features(changed_ids, config=config)
     library = list(library_index(config=config))
+    loaded = time.monotonic()
     result = analyse_changed(
         changed,
         library=library,
@@ -413,13 +369,27 @@ def incremental_analysis(
         progress=reporter.progress,
     )
     del library
+    analysed = time.monotonic()
     with transaction.atomic():
         store_sketches(result.sketches.items(), config=config)
+        touched = set(changed_ids)
         for part in chunked(list(changed_ids)):
-            PairEdge.objects.touching(part).delete()
+            old_edges = PairEdge.objects.touching(part)
+            for a, b in old_edges.values_list("a_id", "b_id"):
+                touched.update((a, b))
+            old_edges.delete()
         written = upsert_edges(result.edges, run_id=None)
+        for edge in result.edges:
+            touched.update((edge.a, edge.b))
         mark_analysed(changed_ids, started=started)
-    return {
+        written_at = time.monotonic()
+        if ctx is not None:
+            ctx.progress(done=0, total=None, message="Building groups", force=True)
+        grouped = regroup(
+            threshold=config.scoring.threshold,
+            seeds=None if seeds is None else touched | seeds,
+        )
+    counts = {
         "mode": "incremental",
         "resumed": False,
         "documents": Document.objects.count(),
@@ -428,7 +398,15 @@ def incremental_analysis(
         "edges_written": written,
         "edges": PairEdge.objects.count(),
         "signatures_computed": len(result.sketches),
+        "stage_seconds": {
+            "load": round(loaded - clock, 3),
+            "engine": round(analysed - loaded, 3),
+            "write": round(written_at - analysed, 3),
+            "regroup": round(time.monotonic() - written_at, 3),
+        },
     }
+    counts.update(grouped)
+    return counts
 
 
 def run_analysis(
@@ -443,8 +421,11 @@ def run_analysis(
     started = timezone.now()
     config = engine_config(workers=workers, **tuning)
     status = AnalysisStatus.objects.get_solo()
+    seeds = changed_since(status.last_run_at)  # before dissolving: those members are seeds
     dissolved = DuplicateGroup.objects.dissolve_broken()
     rescored = ensure_scoring(scoring=config.scoring)
+    if rescored is not None:
+        seeds = None  # every confidence may have changed: regroup everything
     run_id = ctx.job.pk if ctx is not None else int(time.time())
     total = Document.objects.count()
     changed_ids: list[int] = []
@@ -453,9 +434,10 @@ def run_analysis(
         full = status.last_full_at is None or len(changed_ids) > FULL_RUN_SHARE * max(total, 1)
     if full or status.cursor:
         counts = full_analysis(ctx=ctx, config=config, run_id=run_id, started=started)
+        seeds = None
     elif changed_ids:
         counts = incremental_analysis(
-            ctx=ctx, config=config, changed_ids=changed_ids, started=started
+            ctx=ctx, config=config, changed_ids=changed_ids, started=started, seeds=seeds
         )
     else:
         counts = {
@@ -467,13 +449,13 @@ def run_analysis(
             "edges": PairEdge.objects.count(),
             "signatures_computed": 0,
         }
-    if ctx is not None:
-        ctx.progress(done=0, total=None, message="Building groups", force=True)
-    grouped = regroup(threshold=config.scoring.threshold)
+    if counts["mode"] != "incremental":
+        if ctx is not None:
+            ctx.progress(done=0, total=None, message="Building groups", force=True)
+        counts.update(regroup(threshold=config.scoring.threshold, seeds=seeds))
     AnalysisStatus.objects.filter(pk=status.pk).update(
         last_run_at=started, last_job_id=ctx.job.pk if ctx is not None else None
     )
-    counts.update(grouped)
     counts.update(
         {"rescored_edges": rescored or 0, "dissolved_groups": dissolved,
          "seconds": round(time.monotonic() - clock, 3)}

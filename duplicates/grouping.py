@@ -18,6 +18,19 @@ How a new group inherits an old one (status, a chosen primary, its id, so links 
   ``members_changed_at`` records that the analysis added or dropped members.
 * Old groups left unmatched are deleted; new groups left unmatched are created with status "new".
 
+Limited regrouping: an incremental run passes ``seeds`` (the documents whose edges changed, plus
+those a person's decisions or deleted documents touched since the last run, see
+:func:`changed_since`) and only their *closure* is regrouped: the smallest set of documents that
+holds every seed, every document linked to one of them by a strong edge and every active member
+of an old group holding one of them, repeated until nothing new joins. Groups are built
+per connected component of the strong edges (an edge outside a component never takes part in a
+merge inside it) and old groups are matched to new groups only through shared members, so inside
+the closure the result is exactly the full regroup's, and outside it a full regroup would find
+every stored group again unchanged (it was stored by the previous regroup from the same edges and
+decisions) and write nothing. The threshold the stored groups were built with is recorded with
+the scoring key (``AnalysisStatus.scoring_key`` = ``<key>@<threshold>``); a different or unknown
+one, or a re-scoring, makes the regroup full. A full analysis always regroups everything.
+
 Re-scoring (:func:`rescore_edges`): a confidence is a function of the stored factors and the
 weights, so changing weights or switching a factor off re-computes every edge's confidence from
 its factors (no texts, no signatures) and regroups. Every analysis starts by comparing the
@@ -28,11 +41,12 @@ configuration's scoring key with the one the stored edges were scored under
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from documents.models import Document
@@ -50,6 +64,7 @@ from duplicates.models import (
     AnalysisStatus,
     DuplicateGroup,
     GroupMember,
+    PairDecision,
     PairEdge,
     load_decisions,
     scoring_key,
@@ -66,6 +81,25 @@ def chunked(items: Sequence, size: int = ID_CHUNK) -> Iterable[Sequence]:
 
 
 # --- re-scoring ------------------------------------------------------------------------------
+
+
+def _stored_key(status: AnalysisStatus) -> tuple[str, float | None]:
+    """The stored scoring key and the threshold the stored groups were built with (None when
+    unknown)."""
+    key, _, threshold = (status.scoring_key or "").partition("@")
+    try:
+        return key, float(threshold) if threshold else None
+    except ValueError:
+        return key, None
+
+
+def _record_threshold(threshold: float) -> None:
+    status = AnalysisStatus.objects.get_solo()
+    key, _ = _stored_key(status)
+    value = f"{key}@{threshold!r}"
+    # the column holds 32 characters: a threshold that does not fit stays unknown (full regroups)
+    status.scoring_key = value if len(value) <= 32 else key
+    status.save(update_fields=["scoring_key"])
 
 
 def rescore_edges(*, scoring: ScoringConfig, batch_size: int = 2000) -> int:
@@ -98,7 +132,7 @@ def ensure_scoring(*, scoring: ScoringConfig) -> int | None:
     """Re-score stored edges when the weights changed since they were scored; ``None`` when
     nothing had to be done, else how many confidences changed."""
     status = AnalysisStatus.objects.get_solo()
-    if status.scoring_key == scoring_key(scoring):
+    if _stored_key(status)[0] == scoring_key(scoring):
         return None
     if not PairEdge.objects.exists():
         status.scoring_key = scoring_key(scoring)
@@ -148,15 +182,25 @@ def _primary_keys(document_ids: Sequence[int]) -> dict[int, tuple]:
     return keys
 
 
-def compute_groups(*, threshold: float, decisions: Decisions) -> list[Group]:
-    """The engine's groups over every stored edge at or above ``threshold``."""
-    edges = [
-        PairScore(a=a, b=b, factors={}, confidence=score)
-        for a, b, score in PairEdge.objects.strong(threshold=threshold).values_list(
-            "a_id", "b_id", "confidence"
-        )
-    ]
-    involved = sorted({e.a for e in edges} | {e.b for e in edges})
+StrongEdge = tuple[int, int, float]
+
+
+def strong_edges(*, threshold: float) -> list[StrongEdge]:
+    """``(a, b, confidence)`` of every stored edge at or above ``threshold``."""
+    return list(
+        PairEdge.objects.strong(threshold=threshold).values_list("a_id", "b_id", "confidence")
+    )
+
+
+def compute_groups(
+    *, threshold: float, decisions: Decisions, edges: Sequence[StrongEdge] | None = None
+) -> list[Group]:
+    """The engine's groups over ``edges`` (default: every stored edge at or above
+    ``threshold``)."""
+    if edges is None:
+        edges = strong_edges(threshold=threshold)
+    scored = [PairScore(a=a, b=b, factors={}, confidence=score) for a, b, score in edges]
+    involved = sorted({e.a for e in scored} | {e.b for e in scored})
     keys = _primary_keys(involved)
 
     def choose(members: Sequence[int]) -> int:
@@ -164,8 +208,91 @@ def compute_groups(*, threshold: float, decisions: Decisions) -> list[Group]:
 
     placeholder = {doc_id: DocFeatures(id=doc_id) for doc_id in involved}
     return engine_build_groups(
-        edges, docs=placeholder, threshold=threshold, decisions=decisions, choose_primary=choose
+        scored, docs=placeholder, threshold=threshold, decisions=decisions, choose_primary=choose
     )
+
+
+def closure(
+    seeds: Iterable[int],
+    *,
+    edges: Iterable[StrongEdge],
+    memberships: Mapping[int, Sequence[int]],
+) -> set[int]:
+    """The documents a limited regroup must rebuild (see the module docstring): ``seeds`` plus
+    everything reachable from them over strong ``edges`` and shared old groups
+    (``memberships``: old group pk -> its active members)."""
+    linked: dict[int, list[int]] = {}
+    for a, b, _score in edges:
+        linked.setdefault(a, []).append(b)
+        linked.setdefault(b, []).append(a)
+    groups_of: dict[int, list[int]] = {}
+    for pk, members in memberships.items():
+        for doc_id in members:
+            groups_of.setdefault(doc_id, []).append(pk)
+    found = set(seeds)
+    todo = list(found)
+    while todo:
+        doc_id = todo.pop()
+        reached = list(linked.get(doc_id, ()))
+        for pk in groups_of.get(doc_id, ()):
+            reached.extend(memberships[pk])
+        for other in reached:
+            if other not in found:
+                found.add(other)
+                todo.append(other)
+    return found
+
+
+def active_memberships() -> dict[int, list[int]]:
+    """Old group pk -> its active members, for every group a regroup may rebuild (all but the
+    "not duplicates" records)."""
+    memberships: dict[int, list[int]] = {}
+    rows = (
+        GroupMember.objects.filter(removed=False)
+        .exclude(group__status=DuplicateGroup.Status.NOT_DUPLICATE)
+        .values_list("group_id", "document_id")
+    )
+    for pk, doc_id in rows.iterator(chunk_size=10_000):
+        memberships.setdefault(pk, []).append(doc_id)
+    return memberships
+
+
+def changed_since(since: datetime | None) -> set[int] | None:
+    """Documents whose groups a person's decisions or deleted documents changed since ``since``
+    (the previous run's start), as seeds of a limited regroup; ``None`` (regroup everything)
+    when there was no previous run. Call before ``dissolve_broken``: the remaining members of
+    groups that lost documents are among them.
+
+    * pairs decided "not duplicates" since then;
+    * members of groups with a member removed since then, or with a primary chosen since then;
+    * members of groups whose active members no longer match what the last regroup stored
+      (a member deleted with its document, the primary removed or deleted).
+    """
+    if since is None:
+        return None
+    seeds: set[int] = set()
+    for a, b in PairDecision.objects.filter(decided_at__gte=since).values_list("a_id", "b_id"):
+        seeds.update((a, b))
+    rebuilt = DuplicateGroup.objects.exclude(status=DuplicateGroup.Status.NOT_DUPLICATE)
+    touched = set(
+        GroupMember.objects.filter(removed=True)
+        .filter(Q(removed_at__gte=since) | Q(removed_at__isnull=True))
+        .values_list("group_id", flat=True)
+    )
+    touched.update(
+        rebuilt.filter(primary_chosen=True, updated_at__gte=since).values_list("pk", flat=True)
+    )
+    touched.update(
+        rebuilt.annotate(active=Count("members", filter=Q(members__removed=False)))
+        .filter(~Q(active=F("member_count")) | Q(primary__isnull=True))
+        .values_list("pk", flat=True)
+    )
+    pks = sorted(touched)
+    for part in chunked(pks):
+        seeds.update(
+            GroupMember.objects.filter(group_id__in=part).values_list("document_id", flat=True)
+        )
+    return seeds
 
 
 @dataclass(slots=True)
@@ -210,48 +337,64 @@ def regroup(
     decisions: Decisions | None = None,
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    seeds: Iterable[int] | None = None,
 ) -> dict[str, int]:
-    """Rebuild the stored groups from the stored edges, keeping a person's decisions."""
+    """Rebuild the stored groups from the stored edges, keeping a person's decisions; with
+    ``seeds`` only the closure of those documents (see the module docstring), unless the stored
+    groups were built with another (or an unknown) threshold."""
     now = now or timezone.now()
     decisions = decisions if decisions is not None else load_decisions()
-    new_groups = compute_groups(threshold=threshold, decisions=decisions)
+    edges = strong_edges(threshold=threshold)
+    limited = seeds is not None and _stored_key(AnalysisStatus.objects.get_solo())[1] == threshold
+    scope_pks: list[int] | None = None
+    outside = {"groups": 0, "documents": 0}
+    if limited:
+        memberships = active_memberships()
+        scope = closure(seeds or (), edges=edges, memberships=memberships)
+        edges = [edge for edge in edges if edge[0] in scope]
+        scope_pks = sorted(pk for pk, members in memberships.items() if members[0] in scope)
+        outside["groups"] = len(memberships) - len(scope_pks)
+        outside["documents"] = sum(
+            len(members) for members in memberships.values() if members[0] not in scope
+        )
+    new_groups = compute_groups(threshold=threshold, decisions=decisions, edges=edges)
     if progress:
         progress(f"Saving {len(new_groups)} groups")
     with transaction.atomic():
         old_rows = DuplicateGroup.objects.exclude(status=DuplicateGroup.Status.NOT_DUPLICATE)
         old_by_pk: dict[int, _OldGroup] = {}
         old_state: dict[int, tuple] = {}
-        for pk, status, chosen, primary_id, score in old_rows.values_list(
-            "pk", "status", "primary_chosen", "primary_id", "confidence"
-        ):
-            touched = status != DuplicateGroup.Status.NEW or chosen
-            old_by_pk[pk] = _OldGroup(pk=pk, touched=touched, members=set())
-            old_state[pk] = (primary_id, chosen, round(score, 6))
         old_members: dict[int, set[tuple[int, float | None]]] = {}
         member_rows: dict[tuple[int, int], tuple[int, datetime]] = {}
         removed_pairs: set[tuple[int, int]] = set()
-        for pk, group_id, doc_id, removed, added_at, score in GroupMember.objects.filter(
-            group_id__in=old_rows.values("pk")
-        ).values_list("pk", "group_id", "document_id", "removed", "added_at", "confidence"):
-            if removed:
-                removed_pairs.add((group_id, doc_id))
-            else:
-                old_by_pk[group_id].members.add(doc_id)
-                member_rows[(group_id, doc_id)] = (pk, added_at)
-                old_members.setdefault(group_id, set()).add(
-                    (doc_id, None if score is None else round(score, 6))
-                )
-        matched = match_groups(new_groups, list(old_by_pk.values()))
-        chosen = dict(
-            DuplicateGroup.objects.filter(pk__in=[o.pk for o in matched.values()]).values_list(
-                "pk", "primary_id"
+        parts = [None] if scope_pks is None else list(chunked(scope_pks))
+        for part in parts:
+            rows = old_rows if part is None else old_rows.filter(pk__in=part)
+            for pk, status, chosen, primary_id, score in rows.values_list(
+                "pk", "status", "primary_chosen", "primary_id", "confidence"
+            ):
+                touched = status != DuplicateGroup.Status.NEW or chosen
+                old_by_pk[pk] = _OldGroup(pk=pk, touched=touched, members=set())
+                old_state[pk] = (primary_id, chosen, round(score, 6))
+            member_query = GroupMember.objects.filter(
+                group_id__in=old_rows.values("pk") if part is None else part
             )
-        )
-        chosen_flags = dict(
-            DuplicateGroup.objects.filter(
-                pk__in=[o.pk for o in matched.values()], primary_chosen=True
-            ).values_list("pk", "primary_chosen")
-        )
+            for pk, group_id, doc_id, removed, added_at, score in member_query.values_list(
+                "pk", "group_id", "document_id", "removed", "added_at", "confidence"
+            ):
+                if group_id not in old_by_pk:
+                    continue
+                if removed:
+                    removed_pairs.add((group_id, doc_id))
+                else:
+                    old_by_pk[group_id].members.add(doc_id)
+                    member_rows[(group_id, doc_id)] = (pk, added_at)
+                    old_members.setdefault(group_id, set()).add(
+                        (doc_id, None if score is None else round(score, 6))
+                    )
+        matched = match_groups(new_groups, list(old_by_pk.values()))
+        chosen = {pk: state[0] for pk, state in old_state.items()}
+        chosen_flags = {pk: True for pk, state in old_state.items() if state[1]}
 
         keep_pks = {old.pk for old in matched.values()}
         dropped = [pk for pk in old_by_pk if pk not in keep_pks]
@@ -340,11 +483,14 @@ def regroup(
                     )
                 )
         GroupMember.objects.bulk_create(members, batch_size=1000)
+        _record_threshold(threshold)
     return {
-        "groups": len(new_groups),
+        "groups": len(new_groups) + outside["groups"],
         "groups_created": len(creates),
         "groups_kept": len(matched),
         "groups_deleted": deleted,
-        "groups_unchanged": len(unchanged),
-        "grouped_documents": sum(len(g.members) for g in new_groups),
+        "groups_unchanged": len(unchanged) + outside["groups"],
+        "grouped_documents": sum(len(g.members) for g in new_groups) + outside["documents"],
+        "regrouped_documents": sum(len(g.members) for g in new_groups),
+        "regroup_limited": limited,
     }

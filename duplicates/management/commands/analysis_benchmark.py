@@ -35,6 +35,15 @@ def _children_peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+def _stages(counts: dict[str, Any]) -> str:
+    stages = counts.get("stage_seconds", {})
+    text = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in stages.items())
+    if "regrouped_documents" in counts:
+        scope = "limited" if counts.get("regroup_limited") else "full"
+        text += f"; regroup {scope}: {counts['regrouped_documents']:,} documents regrouped"
+    return text
+
+
 class Command(BaseCommand):
     help = "Time a full and a 1% incremental duplicate analysis on N synthetic documents."
 
@@ -45,7 +54,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--database-url", default="", help="a THROWAWAY database (default: temporary SQLite)"
         )
-        parser.add_argument("--child", choices=["fill", "full", "incremental"], default=None)
+        parser.add_argument(
+            "--reuse",
+            action="store_true",
+            help="keep the documents of an earlier fill of --database-url with the same size and "
+            "seed; only the analysis results are cleared",
+        )
+        parser.add_argument(
+            "--only", choices=["full", "incremental"], default=None, help="time one phase only"
+        )
+        parser.add_argument(
+            "--child", choices=["fill", "reset", "full", "incremental"], default=None
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["child"]:
@@ -75,7 +95,12 @@ class Command(BaseCommand):
             if migrate.returncode != 0:
                 raise CommandError(migrate.stderr[-3000:])
             results = {}
-            for phase in ("fill", "full", "incremental"):
+            phases = ["reset" if options["reuse"] else "fill", "full", "incremental"]
+            if options["only"] == "incremental":
+                phases = ["incremental"]
+            elif options["only"] == "full":
+                phases = phases[:2]
+            for phase in phases:
                 args = [sys.executable, str(root / "manage.py"), "analysis_benchmark",
                         "--child", phase, "--documents", str(options["documents"]),
                         "--seed", str(options["seed"])]  # fmt: skip
@@ -90,20 +115,32 @@ class Command(BaseCommand):
         self._report(documents=options["documents"], results=results, url=env["DATABASE_URL"])
 
     def _report(self, *, documents: int, results: dict[str, Any], url: str) -> None:
-        fill, full, incremental = results["fill"], results["full"], results["incremental"]
         backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
-        lines = [
-            f"{documents:,} synthetic documents on {backend}",
-            f"  fill: {fill['seconds']:.1f} s",
-            f"  full analysis: {full['seconds']:.1f} s = {documents / full['seconds']:,.0f} docs/s "
-            f"(engine {full['engine_seconds']:.1f} s, grouping {full['group_seconds']:.1f} s); "
-            f"{full['counts']['candidates']:,} candidates, {full['counts']['edges']:,} edges, "
-            f"{full['counts']['groups']:,} groups; peak {full['peak_mb']:,.0f} MB "
-            f"(largest worker {full['workers_peak_mb']:,.0f} MB)",
-            f"  incremental ({incremental['changed']:,} changed, 1%): "
-            f"{incremental['seconds']:.2f} s, compared {incremental['counts']['compared']:,}, "
-            f"{incremental['counts']['groups']:,} groups; peak {incremental['peak_mb']:,.0f} MB",
-        ]
+        lines = [f"{documents:,} synthetic documents on {backend}"]
+        for name in ("fill", "reset"):
+            if name in results:
+                lines.append(f"  {name}: {results[name]['seconds']:.1f} s")
+        full = results.get("full")
+        if full:
+            lines.append(
+                f"  full analysis: {full['seconds']:.1f} s = "
+                f"{documents / full['seconds']:,.0f} docs/s (engine {full['engine_seconds']:.1f} s,"
+                f" grouping {full['group_seconds']:.1f} s); "
+                f"{full['counts']['candidates']:,} candidates, {full['counts']['edges']:,} edges, "
+                f"{full['counts']['groups']:,} groups; peak {full['peak_mb']:,.0f} MB "
+                f"(largest worker {full['workers_peak_mb']:,.0f} MB)"
+            )
+            lines.append(f"    stages: {_stages(full['counts'])}")
+        incremental = results.get("incremental")
+        if incremental:
+            lines.append(
+                f"  incremental ({incremental['changed']:,} changed, 1%): "
+                f"{incremental['seconds']:.2f} s = "
+                f"{incremental['changed'] / incremental['seconds']:,.0f} docs/s, compared "
+                f"{incremental['counts']['compared']:,}, {incremental['counts']['groups']:,} "
+                f"groups; peak {incremental['peak_mb']:,.0f} MB"
+            )
+            lines.append(f"    stages: {_stages(incremental['counts'])}")
         self.stdout.write("\n".join(lines))
 
     # --- children --------------------------------------------------------------------------------
@@ -147,6 +184,31 @@ class Command(BaseCommand):
             DocumentContent.objects.bulk_create(
                 [DocumentContent(document_id=f.id, text=f.text) for f in part], batch_size=1000
             )
+        return {"seconds": time.perf_counter() - started}
+
+    def _reset(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Forget every analysis result of an earlier run, keep the documents (``--reuse``)."""
+        from documents.models import Document
+        from duplicates.models import (
+            AnalysisStatus,
+            DocumentSketch,
+            DuplicateGroup,
+            PairDecision,
+            PairEdge,
+        )
+
+        started = time.perf_counter()
+        found = Document.objects.count()
+        if found != options["documents"]:
+            raise CommandError(
+                f"--reuse: the database holds {found:,} documents, not {options['documents']:,}"
+            )
+        DuplicateGroup.objects.all().delete()
+        PairDecision.objects.all().delete()
+        PairEdge.objects.all().delete()
+        DocumentSketch.objects.all().delete()
+        AnalysisStatus.objects.all().delete()
+        Document.objects.update(needs_analysis=True)
         return {"seconds": time.perf_counter() - started}
 
     def _full(self, options: dict[str, Any]) -> dict[str, Any]:

@@ -33,12 +33,12 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 from documents import thumbnails
@@ -581,55 +581,41 @@ class SyncRun:
     # --- files -----------------------------------------------------------------------------------
 
     def sync_files(self) -> None:
+        """Fetch and hash in the pool, write in this thread, one batch of ``FILE_BATCH`` at a
+        time; the next batch is queued before this one is written, so the pool never waits for
+        the database."""
         after = int(self.cursor.get("files_after") or 0)
         total = Document.objects.needing_thumbnail().filter(paperless_id__gt=after).count()
         done = 0
-        with ThreadPoolExecutor(max_workers=self.file_workers) as pool:
-            while True:
+        queried = after
+        pool = ThreadPoolExecutor(max_workers=self.file_workers)
+
+        def submit_next() -> tuple[list[dict[str, Any]], list[Future[FileResult]]] | None:
+            nonlocal queried
+            batch = list(
+                Document.objects.needing_thumbnail()
+                .filter(paperless_id__gt=queried)
+                .order_by("paperless_id")
+                .values(*FILE_ROW_FIELDS)[:FILE_BATCH]
+            )
+            if not batch:
+                return None
+            queried = batch[-1]["paperless_id"]
+            return batch, [pool.submit(self._fetch_files, row) for row in batch]
+
+        try:
+            current = submit_next()
+            while current is not None:
                 self.ctx.check_cancelled()
-                batch = list(
-                    Document.objects.needing_thumbnail()
-                    .filter(paperless_id__gt=after)
-                    .order_by("paperless_id")
-                    .values(
-                        "pk",
-                        "paperless_id",
-                        "thumbnail_etag",
-                        "dhash",
-                        "phash",
-                        "archived_file_name",
-                        "original_checksum",
-                        "archive_checksum",
-                        "sync_error",
-                    )[:FILE_BATCH]
-                )
-                if not batch:
-                    break
-                results = list(pool.map(self._fetch_files, batch))
+                following = submit_next()
+                batch, futures = current
+                results = [future.result() for future in futures]
                 gone = [r.paperless_id for r in results if r.gone]
                 with transaction.atomic():
-                    updates = [r.as_document() for r in results if not r.gone]
-                    Document.objects.bulk_update(
-                        updates,
-                        fields=[
-                            "thumbnail_needed",
-                            "thumbnail_etag",
-                            "thumbnail_fetched_at",
-                            "dhash",
-                            "phash",
-                            "original_checksum",
-                            "archive_checksum",
-                            "original_size",
-                            "archive_size",
-                            "needs_analysis",
-                            "sync_error",
-                        ],
-                        batch_size=500,
-                    )
+                    write_file_results([r.as_document() for r in results if not r.gone])
                     if gone:
                         self.bump("deleted", Document.objects.remove_gone(gone))
-                    after = batch[-1]["paperless_id"]
-                    self.save_cursor(files_after=after)
+                    self.save_cursor(files_after=batch[-1]["paperless_id"])
                 if gone:
                     thumbnails.discard(gone)
                 for r in results:
@@ -641,6 +627,10 @@ class SyncRun:
                     message=f"Thumbnails: {done:,} of {total:,}",
                     counts=self.counts,
                 )
+                current = following
+        finally:
+            # A failure (or a cancel) drops the queued batch instead of fetching it first.
+            pool.shutdown(wait=True, cancel_futures=True)
         self.counts["thumbnail_cache_evicted"] = thumbnails.enforce_cap()["evicted"]
 
     def _fetch_files(self, row: dict[str, Any]) -> FileResult:
@@ -773,6 +763,52 @@ class FileResult:
             errors.append(self.error)
         doc.sync_error = "\n".join(errors)
         return doc
+
+
+FILE_ROW_FIELDS = (
+    "pk",
+    "paperless_id",
+    "thumbnail_etag",
+    "dhash",
+    "phash",
+    "archived_file_name",
+    "original_checksum",
+    "archive_checksum",
+    "sync_error",
+)
+FILE_UPDATE_FIELDS = (
+    "thumbnail_needed",
+    "thumbnail_etag",
+    "thumbnail_fetched_at",
+    "dhash",
+    "phash",
+    "original_checksum",
+    "archive_checksum",
+    "original_size",
+    "archive_size",
+    "needs_analysis",
+    "sync_error",
+)
+
+
+def write_file_results(documents: list[Document]) -> None:
+    """Store the files phase's columns of a batch: one prepared ``UPDATE ... WHERE id = %s`` run
+    with ``executemany``. (``bulk_update`` builds a ``CASE WHEN`` per field and row; at ~5 ms a
+    document it was the files phase's largest cost.)"""
+    if not documents:
+        return
+    connection = connections[router.db_for_write(Document)]
+    qn = connection.ops.quote_name
+    fields = [Document._meta.get_field(name) for name in FILE_UPDATE_FIELDS]
+    assignments = ", ".join(f"{qn(f.column)} = %s" for f in fields)
+    table, pk = qn(Document._meta.db_table), qn(Document._meta.pk.column)
+    sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"  # noqa: S608 - our quoted names
+    params = [
+        [f.get_db_prep_save(getattr(doc, f.attname), connection) for f in fields] + [doc.pk]
+        for doc in documents
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _is_file_error(line: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
+import threading
 from pathlib import Path
 
 from django.conf import settings
@@ -38,17 +38,29 @@ def read(paperless_id: int) -> bytes | None:
         return None
 
 
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+
+
 def store(paperless_id: int, data: bytes) -> None:
-    """Write atomically (a reader never sees half a file)."""
+    """Write atomically (a reader never sees half a file).
+
+    The temporary name is fixed per process and thread (``.tmp-<pid>-<thread>-<id>``), so no
+    random names and no ``mkdir`` per file: the sync stores thousands in a row (``mkstemp`` was
+    a tenth of its per-document time). Names starting with a dot are skipped by the cache trim.
+    """
     target = path_for(paperless_id)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    tmp = target.parent / f".tmp-{os.getpid()}-{threading.get_ident()}-{paperless_id}"
+    try:
+        fd = os.open(tmp, _WRITE_FLAGS, 0o600)
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, _WRITE_FLAGS, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

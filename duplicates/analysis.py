@@ -127,6 +127,9 @@ def _hash_or_none(value: Any) -> int | bytes | None:
 
 
 def tag_counts() -> dict[int, int]:
+    reader = AnalysisReader()
+    if reader.postgres:
+        return reader.tag_counts()
     counts: dict[int, int] = {}
     for doc_id in Document.tags.through.objects.values_list("document_id", flat=True).iterator(
         chunk_size=10_000
@@ -136,18 +139,26 @@ def tag_counts() -> dict[int, int]:
 
 
 def iter_features(
-    queryset: Iterable[Document] | Any,
+    ids: Sequence[int] | None = None,
     *,
     config: EngineConfig,
     tags: dict[int, int] | None = None,
 ) -> Iterator[DocFeatures]:
-    """``DocFeatures`` with text for the documents of ``queryset``, streamed in chunks (plain
-    tuples, no model instances) with their stored sketch when it was made with these params."""
+    """``DocFeatures`` with text for the documents ``ids`` (default: all, in pk order), streamed
+    in chunks (plain tuples, no model instances; raw binary rows on PostgreSQL) with their stored
+    sketch when it was made with these params."""
     key = signature_key(config.signature)
     tags = tags if tags is not None else {}
-    rows = queryset.values_list(*_FEATURE_FIELDS, "content__text").iterator(
-        chunk_size=FEATURE_CHUNK
-    )
+    reader = AnalysisReader()
+    if reader.postgres:
+        rows = reader.features(ids)
+    else:
+        queryset = (
+            Document.objects.order_by("pk") if ids is None else Document.objects.filter(pk__in=ids)
+        )
+        rows = queryset.values_list(*_FEATURE_FIELDS, "content__text").iterator(
+            chunk_size=FEATURE_CHUNK
+        )
     for row in rows:
         (pk, checksum, archive_checksum, correspondent, document_type, created, added, pages,
          original_size, archive_size, title, file_name, archived_name, dhash, phash, _fingerprint,
@@ -182,7 +193,7 @@ def load_features(ids: Sequence[int], *, config: EngineConfig) -> list[DocFeatur
             "document_id", flat=True
         ):
             tags[doc_id] = tags.get(doc_id, 0) + 1
-        found.extend(iter_features(Document.objects.filter(pk__in=part), config=config, tags=tags))
+        found.extend(iter_features(part, config=config, tags=tags))
     return found
 
 
@@ -307,7 +318,7 @@ def full_analysis(
     reporter = _Reporter(ctx, config=config, run_id=run_id, library=library)
     reporter.message("Loading documents")
     clock = time.monotonic()
-    docs = list(iter_features(Document.objects.order_by("pk"), config=config, tags=tag_counts()))
+    docs = list(iter_features(config=config, tags=tag_counts()))
     loaded = time.monotonic()
     result = analyse(
         docs,

@@ -69,6 +69,7 @@ from duplicates.models import (
     load_decisions,
     scoring_key,
 )
+from duplicates.store import AnalysisWriter
 
 logger = logging.getLogger(__name__)
 
@@ -408,23 +409,11 @@ def regroup(
 
         updates: list[DuplicateGroup] = []
         unchanged: set[int] = set()
-        creates: list[tuple[int, DuplicateGroup]] = []
+        creates: list[int] = []
         for index, group in enumerate(new_groups):
             old = matched.get(index)
             if old is None:
-                creates.append(
-                    (
-                        index,
-                        DuplicateGroup(
-                            confidence=group.confidence,
-                            primary_id=group.primary,
-                            member_count=len(group.members),
-                            created_at=now,
-                            updated_at=now,
-                            members_changed_at=now,
-                        ),
-                    )
-                )
+                creates.append(index)
                 continue
             primary_chosen = bool(chosen_flags.get(old.pk) and chosen.get(old.pk) == group.primary)
             members_now = {
@@ -456,15 +445,19 @@ def regroup(
             ["confidence", "primary", "primary_chosen", "member_count", "updated_at"],
             batch_size=500,
         )
-        created = DuplicateGroup.objects.bulk_create([g for _, g in creates], batch_size=500)
+        writer = AnalysisWriter()
+        created = writer.create_groups(
+            [(new_groups[i].confidence, new_groups[i].primary, len(new_groups[i].members))
+             for i in creates],
+            now=now,
+        )  # fmt: skip
         group_pk: dict[int, int] = {index: old.pk for index, old in matched.items()}
-        for (index, _), row in zip(creates, created, strict=True):
-            group_pk[index] = row.pk
+        group_pk.update(zip(creates, created, strict=True))
 
         # members: replace the active rows of kept groups, keep removed rows and join times
         for pks in chunked(sorted(keep_pks - unchanged)):
             GroupMember.objects.filter(group_id__in=pks, removed=False).delete()
-        members: list[GroupMember] = []
+        members: list[tuple[int, int, float | None, bool, datetime | None]] = []
         for index, group in enumerate(new_groups):
             pk = group_pk[index]
             if pk in unchanged:
@@ -474,15 +467,10 @@ def regroup(
                     continue
                 previous = member_rows.get((pk, doc_id))
                 members.append(
-                    GroupMember(
-                        group_id=pk,
-                        document_id=doc_id,
-                        confidence=group.member_confidence.get(doc_id),
-                        is_primary=doc_id == group.primary,
-                        added_at=previous[1] if previous else now,
-                    )
-                )
-        GroupMember.objects.bulk_create(members, batch_size=1000)
+                    (pk, doc_id, group.member_confidence.get(doc_id), doc_id == group.primary,
+                     previous[1] if previous else None)
+                )  # fmt: skip
+        writer.create_members(members, now=now)
         _record_threshold(threshold)
     return {
         "groups": len(new_groups) + outside["groups"],

@@ -26,9 +26,9 @@ from typing import Any
 
 from django.db import connections
 
-from documents.models import Document
+from documents.models import Document, DocumentContent
 from duplicates.engine import PairScore
-from duplicates.models import DocumentSketch, PairEdge
+from duplicates.models import DocumentSketch, DuplicateGroup, GroupMember, PairEdge
 
 IN_CHUNK = 900  # ids per IN (...) on SQLite (999 parameters on old builds)
 
@@ -166,6 +166,77 @@ class AnalysisWriter:
             cursor.executemany(sql, rows)
             return self.connection.connection.total_changes - before
 
+    def create_groups(self, rows: Sequence[tuple[float, int, int]], *, now: datetime) -> list[int]:
+        """New groups (status "new") from ``(confidence, primary pk, member count)``; returns
+        their pks in the same order. Primaries are distinct (a document is in one new group)."""
+        if not rows:
+            return []
+        if not self.postgres:  # SQLite: executemany cannot return the new pks
+            created = DuplicateGroup.objects.bulk_create(
+                [
+                    DuplicateGroup(confidence=confidence, primary_id=primary, member_count=count,
+                                   created_at=now, updated_at=now, members_changed_at=now)
+                    for confidence, primary, count in rows
+                ],
+                batch_size=500,
+            )  # fmt: skip
+            return [group.pk for group in created]
+        qn = self.connection.ops.quote_name
+        names = ("status", "confidence", "primary_chosen", "member_count", "created_at",
+                 "updated_at", "members_changed_at", "primary")  # fmt: skip
+        columns = ", ".join(qn(_column(DuplicateGroup, name)) for name in names)
+        pk, primary = qn(DuplicateGroup._meta.pk.column), qn(_column(DuplicateGroup, "primary"))
+        sql = (
+            f"INSERT INTO {qn(DuplicateGroup._meta.db_table)} ({columns}) "
+            f"SELECT %s, s.c, false, s.n, %s, %s, %s, s.p "
+            f"FROM unnest(%b::float8[], %b::int[], %b::bigint[]) AS s(c, n, p) "
+            f"RETURNING {pk}, {primary}"
+        )
+        confidences, primaries, counts = (list(column) for column in zip(*rows, strict=True))
+        with self._pg_cursor() as cursor:
+            cursor.execute(
+                sql,
+                [DuplicateGroup.Status.NEW.value, now, now, now, confidences, counts, primaries],
+            )
+            by_primary = {primary_id: group_id for group_id, primary_id in cursor.fetchall()}
+        return [by_primary[primary_id] for primary_id in primaries]
+
+    def create_members(
+        self,
+        rows: Sequence[tuple[int, int, float | None, bool, datetime | None]],
+        *,
+        now: datetime,
+    ) -> None:
+        """Active group members from ``(group pk, document pk, confidence, is primary, joined
+        at)``; a missing join time is ``now``."""
+        if not rows:
+            return
+        qn = self.connection.ops.quote_name
+        names = ("group", "document", "confidence", "is_primary", "removed", "added_at")
+        columns = ", ".join(qn(_column(GroupMember, name)) for name in names)
+        insert = f"INSERT INTO {qn(GroupMember._meta.db_table)} ({columns}) "
+        if self.postgres:
+            groups, docs, scores, primary, joined = (list(c) for c in zip(*rows, strict=True))
+            sql = (
+                f"{insert} SELECT s.g, s.d, s.c, s.p, false, COALESCE(s.j::timestamptz, %s) "
+                f"FROM unnest(%b::bigint[], %b::bigint[], %b::float8[], %b::bool[], %s::text[]) "
+                f"AS s(g, d, c, p, j)"
+            )
+            texts = [None if value is None else value.isoformat() for value in joined]
+            with self._pg_cursor() as cursor:
+                cursor.execute(sql, [now, groups, docs, scores, primary, texts])
+            return
+        stamp = self._datetime(now)
+        with self.connection.cursor() as cursor:
+            cursor.executemany(
+                f"{insert} VALUES (%s, %s, %s, %s, %s, %s)",
+                [
+                    (group, doc, score, primary, False,
+                     stamp if joined is None else self._datetime(joined))
+                    for group, doc, score, primary, joined in rows
+                ],
+            )  # fmt: skip
+
     def mark_analysed(self, ids: Sequence[int], *, started: datetime) -> None:
         """Clear ``needs_analysis`` of the documents ``ids`` unless the sync touched them after
         ``started`` (rows already clear are not rewritten)."""
@@ -233,3 +304,60 @@ class AnalysisReader:
             f"AND s.{sketch['text_fingerprint']} = d.{doc['text_fingerprint']}"
         )
         return self.rows(sql, [params_key])
+
+    def features(self, ids: Sequence[int] | None = None, *, page: int = 2000) -> Iterable[tuple]:
+        """PostgreSQL only: per document (all, in pk order, or ``ids``) the columns of
+        ``FEATURE_FIELDS``, its stored sketch blob and params key, and its text."""
+        qn = self.qn
+        doc_columns = ", ".join(f"d.{qn(_column(Document, name))}" for name in FEATURE_FIELDS)
+        pk = qn(Document._meta.pk.column)
+        sketch_doc = qn(_column(DocumentSketch, "document"))
+        content_doc = qn(_column(DocumentContent, "document"))
+        sql = (
+            f"SELECT d.{pk}, {doc_columns}, s.{qn(_column(DocumentSketch, 'blob'))}, "
+            f"s.{qn(_column(DocumentSketch, 'params_key'))}, "
+            f"c.{qn(_column(DocumentContent, 'text'))} "
+            f"FROM {self.documents} d "
+            f"LEFT JOIN {self.sketches_table} s ON s.{sketch_doc} = d.{pk} "
+            f"LEFT JOIN {qn(DocumentContent._meta.db_table)} c ON c.{content_doc} = d.{pk} "
+        )
+        if ids is not None:
+            return self.rows(f"{sql} WHERE d.{pk} = ANY(%s::bigint[])", [list(ids)])
+        return self._pages(f"{sql} WHERE d.{pk} > %s ORDER BY d.{pk} LIMIT {int(page)}")
+
+    def _pages(self, sql: str) -> Iterable[tuple]:
+        """Every row of ``sql`` (keyset-paged on its first column and only parameter), so the
+        texts of the whole library are never one result in the client's memory."""
+        last = -(2**63)
+        while True:
+            rows = list(self.rows(sql, [last]))
+            yield from rows
+            if not rows:
+                return
+            last = rows[-1][0]
+
+    def tag_counts(self) -> dict[int, int]:
+        """Tags per document (documents without tags left out)."""
+        through = Document.tags.through
+        document = self.qn(_column(through, "document"))
+        sql = f"SELECT {document}, COUNT(*) FROM {self.qn(through._meta.db_table)} GROUP BY 1"
+        return dict(self.rows(sql, []))
+
+
+FEATURE_FIELDS = (
+    "original_checksum",
+    "archive_checksum",
+    "correspondent",
+    "document_type",
+    "created",
+    "added",
+    "page_count",
+    "original_size",
+    "archive_size",
+    "title",
+    "original_file_name",
+    "archived_file_name",
+    "dhash",
+    "phash",
+    "text_fingerprint",
+)

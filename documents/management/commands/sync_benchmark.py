@@ -51,6 +51,11 @@ def _draw_ms(samples: int = 20) -> float:
     return (time.perf_counter() - started) / samples * 1000
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -246,7 +251,9 @@ class Command(BaseCommand):
                 line += f", {phases['files'] / download['files_seconds']:.2f}x the download"
             lines.append(line)
         lines += [
-            f"Sync, total:               {seconds:.2f} s ({count / seconds:,.0f} documents/s)",
+            f"Sync, total:               {seconds:.2f} s ({count / seconds:,.0f} documents/s), "
+            f"{sync['cpu_seconds']:.1f} s of CPU ({sync['cpu_seconds'] / count * 1000:.2f} ms "
+            f"a document)",
             f"Peak memory (maxrss):      {sync['maxrss_mb']:.0f} MB "
             f"(before the sync: {sync['rss_before_mb']:.0f} MB, "
             f"growth {sync['maxrss_mb'] - sync['rss_before_mb']:.0f} MB)",
@@ -267,6 +274,7 @@ class Command(BaseCommand):
         settings.PAPERLESS_URL = options["paperless_url"]
         settings.PAPERLESS_API_TOKEN = TOKEN
         rss_before = _maxrss_mb()
+        cpu_before = _cpu_seconds()
         started = time.perf_counter()
         job = jobs.run_inline(
             kind=Job.Kind.SYNC,
@@ -285,6 +293,7 @@ class Command(BaseCommand):
             "phases": job.result.get("seconds", {}),
             "rss_before_mb": rss_before,
             "maxrss_mb": _maxrss_mb(),
+            "cpu_seconds": _cpu_seconds() - cpu_before,
             "rows": Document.objects.count(),
         }
         self.stdout.write(json.dumps(result))  # read by the parent

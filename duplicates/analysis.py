@@ -39,7 +39,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from dedupe_project.models import Configuration
@@ -56,7 +56,6 @@ from duplicates.engine import (
 from duplicates.grouping import changed_since, chunked, ensure_scoring, regroup
 from duplicates.models import (
     AnalysisStatus,
-    DocumentSketch,
     DuplicateGroup,
     PairEdge,
     signature_key,
@@ -71,6 +70,9 @@ ANALYSIS = Job.Kind.ANALYSIS
 FULL_RUN_SHARE = 0.3
 TUNING = ("sketch_batch", "score_batch")
 FEATURE_CHUNK = 2000
+# Documents sketched between two checkpoints (the engine's own default is 2,000): every
+# checkpoint stops the workers while it commits, 5,000 keeps a lost batch to a few seconds.
+SKETCH_BATCH = 5000
 _FEATURE_FIELDS = (
     "pk",
     "original_checksum",
@@ -108,10 +110,10 @@ def engine_config(*, workers: int | None = None, **tuning: int) -> EngineConfig:
     ``tuning``: ``sketch_batch`` / ``score_batch`` (work between two checkpoints)."""
     if workers is None and settings.EMBEDDED_WORKER:
         workers = 1
+    batches = {"sketch_batch": SKETCH_BATCH}
+    batches.update({k: int(v) for k, v in tuning.items() if k in TUNING and v})
     return EngineConfig(
-        scoring=Configuration.objects.get_solo().scoring_config(),
-        workers=workers,
-        **{k: int(v) for k, v in tuning.items() if k in TUNING and v},
+        scoring=Configuration.objects.get_solo().scoring_config(), workers=workers, **batches
     )
 
 
@@ -212,14 +214,6 @@ def library_index(*, config: EngineConfig) -> Iterator[IndexEntry]:
         )
 
 
-def documents_to_compare(*, config: EngineConfig) -> Any:
-    """New or changed documents: flagged by the sync, or without a current sketch."""
-    current = DocumentSketch.objects.current(params=config.signature).filter(
-        document=OuterRef("pk")
-    )
-    return Document.objects.filter(Q(needs_analysis=True) | ~Exists(current))
-
-
 # --- results out -----------------------------------------------------------------------------
 
 
@@ -269,6 +263,7 @@ class _Reporter:
         self.edges_written = 0
         self.batches = 0
         self.write_seconds = 0.0
+        self.status_pk = AnalysisStatus.objects.get_solo().pk
 
     def progress(self, stage: str, done: int, total: int) -> None:
         if self.ctx is not None:
@@ -290,17 +285,17 @@ class _Reporter:
         new_edges = state.edges[self.edges_written :]
         cursor = self.cursor(state)
         with transaction.atomic():
+            AnalysisWriter().relax_durability()
             store_sketches(new_sketches, config=self.config)
             upsert_edges(new_edges, run_id=self.run_id)
-            AnalysisStatus.objects.filter(pk=AnalysisStatus.objects.get_solo().pk).update(
-                cursor=cursor
-            )
+            AnalysisStatus.objects.filter(pk=self.status_pk).update(cursor=cursor)
+            if self.ctx is not None:  # the job's checkpoint commits with the work it describes
+                self.ctx.save_checkpoint(cursor)
         self.sketches_written += len(new_sketches)
         self.edges_written += len(new_edges)
         self.batches += 1
         self.write_seconds += time.monotonic() - clock
         if self.ctx is not None:
-            self.ctx.save_checkpoint(cursor)
             self.ctx.check_cancelled()
 
 
@@ -331,6 +326,7 @@ def full_analysis(
     ids = [d.id for d in docs]
     del docs
     with transaction.atomic():
+        AnalysisWriter().relax_durability()
         reporter.checkpoint(AnalysisState(stage="done", cursor=0, sketches=result.sketches,
                                           edges=result.edges))  # fmt: skip
         stale = PairEdge.objects.exclude(run_id=run_id).delete()[0]
@@ -382,6 +378,7 @@ def incremental_analysis(
     del library
     analysed = time.monotonic()
     with transaction.atomic():
+        AnalysisWriter().relax_durability()
         store_sketches(result.sketches.items(), config=config)
         touched = set(changed_ids)
         for part in chunked(list(changed_ids)):
@@ -441,7 +438,7 @@ def run_analysis(
     total = Document.objects.count()
     changed_ids: list[int] = []
     if not full and not status.cursor:
-        changed_ids = list(documents_to_compare(config=config).values_list("pk", flat=True))
+        changed_ids = AnalysisReader().to_compare(params_key=signature_key(config.signature))
         full = status.last_full_at is None or len(changed_ids) > FULL_RUN_SHARE * max(total, 1)
     if full or status.cursor:
         counts = full_analysis(ctx=ctx, config=config, run_id=run_id, started=started)

@@ -69,7 +69,7 @@ from duplicates.models import (
     load_decisions,
     scoring_key,
 )
-from duplicates.store import AnalysisWriter
+from duplicates.store import AnalysisReader, AnalysisWriter
 
 logger = logging.getLogger(__name__)
 
@@ -145,41 +145,60 @@ def ensure_scoring(*, scoring: ScoringConfig) -> int | None:
 # --- regrouping ------------------------------------------------------------------------------
 
 
-def _primary_keys(document_ids: Sequence[int]) -> dict[int, tuple]:
-    tag_counts: dict[int, int] = {}
+_PRIMARY_FIELDS = (
+    "correspondent",
+    "document_type",
+    "created",
+    "added",
+    "page_count",
+    "title",
+    "archive_checksum",
+    "archived_file_name",
+    "content_length",
+)
+
+
+def _primary_rows(document_ids: Sequence[int]) -> Iterable[tuple[tuple, int]]:
+    """``(pk, *_PRIMARY_FIELDS)`` and the tag count of each document."""
+    reader = AnalysisReader()
+    if reader.postgres:  # one binary read each for the lot
+        ids = list(document_ids)
+        tag_counts = reader.tag_counts(ids)
+        for row in reader.columns(ids, _PRIMARY_FIELDS):
+            yield row, tag_counts.get(row[0], 0)
+        return
     through = Document.tags.through
-    keys: dict[int, tuple] = {}
+    fields = [f"{name}_id" if name in ("correspondent", "document_type") else name
+              for name in _PRIMARY_FIELDS]  # fmt: skip
     for ids in chunked(list(document_ids)):
+        counts: dict[int, int] = {}
         for doc_id in through.objects.filter(document_id__in=ids).values_list(
             "document_id", flat=True
         ):
-            tag_counts[doc_id] = tag_counts.get(doc_id, 0) + 1
-        for row in Document.objects.filter(pk__in=ids).values(
-            "pk",
-            "correspondent_id",
-            "document_type_id",
-            "created",
-            "added",
-            "page_count",
-            "title",
-            "archive_checksum",
-            "archived_file_name",
-            "content_length",
-        ):
-            features = DocFeatures(
-                id=row["pk"],
-                correspondent_id=row["correspondent_id"],
-                document_type_id=row["document_type_id"],
-                created=row["created"],
-                added=row["added"].date() if row["added"] else None,
-                page_count=row["page_count"],
-                title=row["title"],
-                has_archive=bool(row["archive_checksum"] or row["archived_file_name"]),
-                tag_count=tag_counts.get(row["pk"], 0),
-            )
-            quality = primary_quality(features)
-            # the engine's order, with the stored text length in place of len(text)
-            keys[row["pk"]] = (*quality[:3], row["content_length"], *quality[4:], -row["pk"])
+            counts[doc_id] = counts.get(doc_id, 0) + 1
+        for row in Document.objects.filter(pk__in=ids).values_list("pk", *fields):
+            yield row, counts.get(row[0], 0)
+
+
+def _primary_keys(document_ids: Sequence[int]) -> dict[int, tuple]:
+    keys: dict[int, tuple] = {}
+    for row, tags in _primary_rows(document_ids):
+        (pk, correspondent, document_type, created, added, pages, title, archive_checksum,
+         archived_name, content_length) = row  # fmt: skip
+        features = DocFeatures(
+            id=pk,
+            correspondent_id=correspondent,
+            document_type_id=document_type,
+            created=created,
+            added=added.date() if added else None,
+            page_count=pages,
+            title=title,
+            has_archive=bool(archive_checksum or archived_name),
+            tag_count=tags,
+        )
+        quality = primary_quality(features)
+        # the engine's order, with the stored text length in place of len(text)
+        keys[pk] = (*quality[:3], content_length, *quality[4:], -pk)
     return keys
 
 

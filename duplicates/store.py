@@ -81,6 +81,15 @@ class AnalysisWriter:
     def _upsert_set(columns: Sequence[str]) -> str:
         return ", ".join(f"{c} = excluded.{c}" for c in columns)
 
+    def relax_durability(self) -> None:
+        """For this transaction only, do not wait for the commit to reach the disk (PostgreSQL
+        ``synchronous_commit``). Safe here as in the sync: the rows commit together with the
+        cursor (or the cleared flags) that says they exist, so a database crash can only lose
+        both, and the run is resumed (or the documents compared) again."""
+        if self.postgres:
+            with self._pg_cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
     # --- writes -----------------------------------------------------------------------------
 
     def sketches(
@@ -336,12 +345,37 @@ class AnalysisReader:
                 return
             last = rows[-1][0]
 
-    def tag_counts(self) -> dict[int, int]:
-        """Tags per document (documents without tags left out)."""
+    def to_compare(self, *, params_key: str) -> list[int]:
+        """Documents flagged by the sync or without a sketch made with ``params_key`` from their
+        present text (one hash join: the ORM's NOT EXISTS took 0.7 s at 30k documents)."""
+        qn = self.qn
+        pk = qn(Document._meta.pk.column)
+        sketch = {name: qn(_column(DocumentSketch, name))
+                  for name in ("document", "params_key", "text_fingerprint")}  # fmt: skip
+        sql = (
+            f"SELECT d.{pk} FROM {self.documents} d LEFT JOIN {self.sketches_table} s "
+            f"ON s.{sketch['document']} = d.{pk} AND s.{sketch['params_key']} = %s "
+            f"AND s.{sketch['text_fingerprint']} = d.{qn(_column(Document, 'text_fingerprint'))} "
+            f"WHERE d.{qn(_column(Document, 'needs_analysis'))} OR s.{sketch['document']} IS NULL"
+        )
+        return [row[0] for row in self.rows(sql, [params_key])]
+
+    def tag_counts(self, ids: Sequence[int] | None = None) -> dict[int, int]:
+        """Tags per document (all, or ``ids``; documents without tags left out)."""
         through = Document.tags.through
         document = self.qn(_column(through, "document"))
-        sql = f"SELECT {document}, COUNT(*) FROM {self.qn(through._meta.db_table)} GROUP BY 1"
-        return dict(self.rows(sql, []))
+        sql = f"SELECT {document}, COUNT(*) FROM {self.qn(through._meta.db_table)}"
+        if ids is None:
+            return dict(self.rows(f"{sql} GROUP BY 1", []))
+        return dict(self.rows(f"{sql} WHERE {document} = ANY(%s::bigint[]) GROUP BY 1", [ids]))
+
+    def columns(self, ids: Sequence[int], fields: Sequence[str]) -> Iterable[tuple]:
+        """PostgreSQL only: ``(pk, *fields)`` of the documents ``ids``."""
+        qn = self.qn
+        columns = ", ".join(qn(_column(Document, name)) for name in fields)
+        pk = qn(Document._meta.pk.column)
+        sql = f"SELECT {pk}, {columns} FROM {self.documents} WHERE {pk} = ANY(%s::bigint[])"
+        return self.rows(sql, [list(ids)])
 
 
 FEATURE_FIELDS = (

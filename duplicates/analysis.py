@@ -187,6 +187,10 @@ def iter_features(
 
 
 def load_features(ids: Sequence[int], *, config: EngineConfig) -> list[DocFeatures]:
+    reader = AnalysisReader()
+    if reader.postgres:  # arrays: one query each, whatever the number of ids
+        ids = list(ids)
+        return list(iter_features(ids, config=config, tags=reader.tag_counts(ids)))
     tags: dict[int, int] = {}
     through = Document.tags.through
     found: list[DocFeatures] = []
@@ -199,19 +203,29 @@ def load_features(ids: Sequence[int], *, config: EngineConfig) -> list[DocFeatur
     return found
 
 
-def library_index(*, config: EngineConfig) -> Iterator[IndexEntry]:
-    """Every document with a current sketch, without text: the incremental run's index (read as
-    raw tuples: at 100k documents the ORM's per-row conversion was most of the read)."""
-    rows = AnalysisReader().current_sketches(params_key=signature_key(config.signature))
-    for doc_id, blob, checksum, archive_checksum, phash, dhash in rows:
-        yield IndexEntry(
-            id=doc_id,
-            signature=bytes(blob),
-            checksum=checksum or None,
-            archive_checksum=archive_checksum or None,
-            phash=_hash_or_none(phash),
-            dhash=_hash_or_none(dhash),
+def scan_library(*, config: EngineConfig) -> tuple[list[int], list[IndexEntry]]:
+    """The documents to compare -- flagged by the sync, or without a sketch made with these
+    params from their present text (new, text changed, params changed) -- and the incremental
+    run's index of every other document (its sketch and hashes, no text), from one scan. The
+    loop is inlined: it runs once per document of the library."""
+    changed: list[int] = []
+    index: list[IndexEntry] = []
+    rows = AnalysisReader().library(params_key=signature_key(config.signature))
+    for doc_id, flagged, blob, checksum, archive_checksum, phash, dhash in rows:
+        if flagged or blob is None:
+            changed.append(doc_id)
+            continue
+        index.append(
+            IndexEntry(
+                doc_id,
+                blob if type(blob) is bytes else bytes(blob),
+                checksum or None,
+                archive_checksum or None,
+                None if phash is None else (phash & _U64 if type(phash) is int else bytes(phash)),
+                None if dhash is None else (dhash & _U64 if type(dhash) is int else bytes(dhash)),
+            )
         )
+    return changed, index
 
 
 # --- results out -----------------------------------------------------------------------------
@@ -263,6 +277,7 @@ class _Reporter:
         self.edges_written = 0
         self.batches = 0
         self.write_seconds = 0.0
+        self.sketch_seconds = 0.0
         self.status_pk = AnalysisStatus.objects.get_solo().pk
 
     def progress(self, stage: str, done: int, total: int) -> None:
@@ -287,6 +302,7 @@ class _Reporter:
         with transaction.atomic():
             AnalysisWriter().relax_durability()
             store_sketches(new_sketches, config=self.config)
+            self.sketch_seconds += time.monotonic() - clock
             upsert_edges(new_edges, run_id=self.run_id)
             AnalysisStatus.objects.filter(pk=self.status_pk).update(cursor=cursor)
             if self.ctx is not None:  # the job's checkpoint commits with the work it describes
@@ -345,6 +361,7 @@ def full_analysis(
             "load": round(loaded - clock, 3),
             "engine": round(analysed - loaded - reporter.write_seconds, 3),
             "checkpoints": round(reporter.write_seconds, 3),
+            "sketch_writes": round(reporter.sketch_seconds, 3),
             "finish": round(time.monotonic() - analysed, 3),
         },
     }
@@ -355,6 +372,7 @@ def incremental_analysis(
     ctx: JobContext | None,
     config: EngineConfig,
     changed_ids: Sequence[int],
+    library: list[IndexEntry],
     started: datetime,
     seeds: set[int] | None,
 ) -> dict[str, Any]:
@@ -366,7 +384,6 @@ def incremental_analysis(
     reporter.message(f"Comparing {len(changed_ids)} new or changed documents")
     clock = time.monotonic()
     changed = load_features(changed_ids, config=config)
-    library = list(library_index(config=config))
     loaded = time.monotonic()
     result = analyse_changed(
         changed,
@@ -375,7 +392,7 @@ def incremental_analysis(
         config=config,
         progress=reporter.progress,
     )
-    del library
+    library.clear()  # the caller's list: free the index before regrouping
     analysed = time.monotonic()
     with transaction.atomic():
         AnalysisWriter().relax_durability()
@@ -437,16 +454,23 @@ def run_analysis(
     run_id = ctx.job.pk if ctx is not None else int(time.time())
     total = Document.objects.count()
     changed_ids: list[int] = []
+    library: list[IndexEntry] = []
+    scanned = time.monotonic()
     if not full and not status.cursor:
-        changed_ids = AnalysisReader().to_compare(params_key=signature_key(config.signature))
+        changed_ids, library = scan_library(config=config)
         full = status.last_full_at is None or len(changed_ids) > FULL_RUN_SHARE * max(total, 1)
+        if full:
+            library = []
+    scanned = time.monotonic() - scanned
     if full or status.cursor:
         counts = full_analysis(ctx=ctx, config=config, run_id=run_id, started=started)
         seeds = None
     elif changed_ids:
         counts = incremental_analysis(
-            ctx=ctx, config=config, changed_ids=changed_ids, started=started, seeds=seeds
-        )
+            ctx=ctx, config=config, changed_ids=changed_ids, library=library, started=started,
+            seeds=seeds,
+        )  # fmt: skip
+        counts["stage_seconds"]["load"] = round(counts["stage_seconds"]["load"] + scanned, 3)
     else:
         counts = {
             "mode": "regroup",

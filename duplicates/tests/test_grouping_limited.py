@@ -181,3 +181,41 @@ def test_changed_since_needs_a_previous_run_and_sees_decisions_after_it(db):
     PairDecision.objects.create(a_id=3, b_id=4, decided_at=since + timedelta(seconds=1))
 
     assert grouping.changed_since(since) == {3, 4}
+
+
+def reference_closure(seeds, edges, memberships) -> set[int]:
+    linked: dict[int, set[int]] = {}
+    for a, b, _ in edges:
+        linked.setdefault(a, set()).add(b)
+        linked.setdefault(b, set()).add(a)
+    for members in memberships.values():
+        for doc_id in members:
+            linked.setdefault(doc_id, set()).update(members)
+    found, todo = set(seeds), list(seeds)
+    while todo:
+        for other in linked.get(todo.pop(), ()):
+            if other not in found:
+                found.add(other)
+                todo.append(other)
+    return found
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_closure_is_everything_reachable_over_edges_and_old_groups(seed):
+    rng = random.Random(seed)
+    docs = rng.randint(2, 400)
+    edges = [(*sorted(rng.sample(range(1, docs + 1), 2)), 0.9) for _ in range(rng.randint(0, docs))]
+    memberships: dict[int, list[int]] = {}
+    free = list(range(1, docs + 1))
+    rng.shuffle(free)
+    for pk in range(1, rng.randint(1, docs // 2 + 1)):
+        size = rng.randint(2, 4)
+        if len(free) < size:
+            break
+        memberships[pk * 7] = [free.pop() for _ in range(size)]
+    seeds = set(rng.sample(range(1, docs + 1), rng.randint(0, min(docs, 10))))
+    seeds.add(docs + 5)  # a document with no edge and no group (a new one) is its own closure
+
+    found = grouping.closure(seeds, edges=edges, memberships=memberships)
+
+    assert found == reference_closure(seeds, edges, memberships)

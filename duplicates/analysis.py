@@ -12,16 +12,25 @@ One function, :func:`run_analysis`, is what the ``analysis`` job kind runs, so t
    * *incremental* (the default, after a sync): only documents flagged ``needs_analysis`` or
      without a current sketch (new, text changed, or signature parameters changed) are compared
      with the whole library (``engine.analyse_changed`` over the stored sketches); the edges that
-     touch them are replaced. When that is more than ``FULL_RUN_SHARE`` of the library (a first
-     run), or nothing was ever analysed, the run is full;
+     touch them are replaced, and only the groups those changes can reach are rebuilt, in the
+     same transaction (``grouping.regroup(seeds=...)``). One scan of documents and sketches
+     gives both the documents to compare and the index of the others. When that is more than
+     ``FULL_RUN_SHARE`` of the library (a first run), or nothing was ever analysed, the run is
+     full;
    * *full* (``--full``): every candidate pair of the library is scored again and edges not
      found again are dropped. Stored sketches are reused when the engine verifies them against the
      text's digest and the current parameters, everything else is recomputed. Checkpointed: after
      every engine batch the new sketches and edges are committed with a small cursor
-     (``AnalysisStatus.cursor`` and the job's checkpoint); a killed run is resumed by the same job
-     or by the next analysis job, which continues after the last committed batch;
+     (``AnalysisStatus.cursor`` and the job's checkpoint, one transaction without waiting for
+     the disk); a killed run is resumed by the same job or by the next analysis job, which
+     continues after the last committed batch. The documents' ``needs_analysis`` flags are
+     cleared by a second connection while the engine finds candidates (``_FlagClearer``);
 
-4. rebuilds groups from every stored edge (``grouping.regroup``).
+4. rebuilds groups from every stored edge (``grouping.regroup``) after a full run, a
+   re-scoring or a change of threshold.
+
+Bulk reads and writes are raw SQL (``duplicates.store``): at 100k documents the ORM's per-row
+work was most of the run outside the engine.
 
 Workers: the engine forks worker processes for big runs. Inside the embedded web process
 (``settings.EMBEDDED_WORKER``, daphne with threads) it runs in-process (``workers=1``) unless a

@@ -175,3 +175,12 @@ def test_jobs_api_lists_and_resumes(auth_client, django_capture_on_commit_callba
         assert auth_client.post(f"/api/jobs/{job.pk}/resume").status_code == 202
         conflict = auth_client.post(f"/api/jobs/{job.pk}/resume")
     assert conflict.status_code == 409 and conflict.json()["code"] == "not_resumable"
+
+
+def test_history_pager_keeps_filters_in_well_formed_links(auth_client):
+    Job.objects.bulk_create(Job(kind="diagnostics", status=Job.Status.SUCCEEDED) for _ in range(60))
+    page = auth_client.get(reverse("history"), {"status": "succeeded"}).content.decode()
+    assert 'href="?status=succeeded&amp;page=2"' in page
+    assert "??" not in page
+    second = auth_client.get(reverse("history"), {"status": "succeeded", "page": 2})
+    assert "Page 2 of 2" in second.content.decode()

@@ -70,7 +70,7 @@ from duplicates.models import (
     PairEdge,
     signature_key,
 )
-from duplicates.store import AnalysisReader, AnalysisWriter
+from duplicates.store import FEATURE_FIELDS, AnalysisReader, AnalysisWriter
 from processing.jobs import JobContext, job_kind
 from processing.models import Job
 
@@ -83,26 +83,9 @@ FEATURE_CHUNK = 2000
 # Documents sketched between two checkpoints (the engine's own default is 2,000): every
 # checkpoint stops the workers while it commits, 5,000 keeps a lost batch to a few seconds.
 SKETCH_BATCH = 5000
-_FEATURE_FIELDS = (
-    "pk",
-    "original_checksum",
-    "archive_checksum",
-    "correspondent_id",
-    "document_type_id",
-    "created",
-    "added",
-    "page_count",
-    "original_size",
-    "archive_size",
-    "title",
-    "original_file_name",
-    "archived_file_name",
-    "dhash",
-    "phash",
-    "text_fingerprint",
-    "sketch__blob",
-    "sketch__params_key",
-)
+# The same columns, in the same order, as the PostgreSQL reader selects (values_list gives a
+# foreign key's id for its name).
+_FEATURE_FIELDS = ("pk", *FEATURE_FIELDS, "sketch__blob", "sketch__params_key")
 _U64 = 0xFFFFFFFFFFFFFFFF
 
 

@@ -116,11 +116,32 @@ class SyncAlreadyRunning(Exception):
 
 def text_fingerprint(text: str) -> str:
     """SHA-256 of the text with Unicode, case and whitespace normalised: equal for texts that
-    differ only in layout. (The engine's own normaliser goes further for similarity.)"""
-    # str.split() splits on exactly what the regex ``\s+`` matches (str.isspace) and drops the
-    # ends like strip(): the same text as ``re.sub(r"\s+", " ", t).strip()``, 4x faster.
-    normal = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-    return hashlib.sha256(normal.encode("utf-8", "surrogatepass")).hexdigest()
+    differ only in layout. (The engine's own normaliser goes further for similarity.)
+
+    The normal form is ``" ".join(NFKC(text).casefold().split())`` in UTF-8 (``str.split()``
+    splits on exactly what ``\\s+`` matches and drops the ends). Splitting a page of OCR into
+    words was three quarters of the cost, so the whitespace is collapsed on the UTF-8 bytes
+    instead: every whitespace character left after NFKC is ASCII (NFKC turns the no-break and
+    typographic spaces into U+0020) except the four in ``_UNICODE_BREAKS``, and the bytes of an
+    ASCII character never occur inside a multi-byte UTF-8 sequence. Same digest, ~3x faster."""
+    normal = unicodedata.normalize("NFKC", text).casefold()
+    if not normal.isascii() and not _UNICODE_BREAKS.isdisjoint(normal):
+        data = " ".join(normal.split()).encode("utf-8", "surrogatepass")
+    else:
+        data = normal.encode("utf-8", "surrogatepass").translate(_ASCII_SPACE)
+        while b"  " in data:
+            data = data.replace(b"    ", b" ").replace(b"  ", b" ")
+        data = data.strip(b" ")
+    return hashlib.sha256(data).hexdigest()
+
+
+# What str.isspace() calls whitespace that NFKC keeps as it is: ASCII (mapped to a space by
+# ``_ASCII_SPACE``) and these four, for which the fingerprint takes the slow path.
+_UNICODE_BREAKS = frozenset("\x85\u1680\u2028\u2029")
+_ASCII_SPACE = bytes.maketrans(
+    bytes(c for c in range(128) if chr(c).isspace()),
+    b" " * sum(1 for c in range(128) if chr(c).isspace()),
+)
 
 
 def _clean_text(value: Any) -> str:
@@ -241,7 +262,10 @@ def merge_sorted_ids(local: Iterable[int], remote: Iterable[int]) -> tuple[list[
 
 
 def prefetch(iterator: Iterator[T], *, depth: int = 1) -> Iterator[T]:
-    """Run ``iterator`` in a background thread, ``depth`` items ahead (memory stays bounded)."""
+    """Run ``iterator`` in a background thread, ``depth`` items ahead (memory stays bounded).
+
+    Each item handed over costs a switch between the threads (tens of microseconds when both
+    are busy): give it pages, not single rows."""
     items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -537,7 +561,12 @@ class SyncRun:
             .values_list("paperless_id", flat=True)
             .iterator(chunk_size=10_000)
         )
-        remote = prefetch(self.client.iter_document_ids(page_size=self.page_size * 5))
+        # Whole pages cross the thread boundary: a queue handoff per id cost a thread switch
+        # each (5 s for 100k ids).
+        id_pages = prefetch(
+            self.client.iter_document_pages(fields=["id"], page_size=self.page_size * 5)
+        )
+        remote = (document["id"] for page in id_pages for document in page.documents)
         only_local, only_remote = merge_sorted_ids(local, remote)
         gone = self._confirm_gone(only_local)
         if gone:

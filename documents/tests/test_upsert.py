@@ -4,6 +4,7 @@ ORM exactly as Django itself would have stored it, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import sys
 import unicodedata
@@ -13,7 +14,7 @@ import pytest
 from django.db import connection
 
 from documents.models import Correspondent, Document, DocumentContent, Tag
-from documents.sync import text_fingerprint
+from documents.sync import _UNICODE_BREAKS, text_fingerprint
 from documents.upsert import DocumentRow, PageWriter
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +154,21 @@ def test_text_fingerprint_normalises_whitespace_as_the_regex_did():
         spaces + "A b" + spaces + "C" + spaces,
         *(f"x{s}y{s}{s}z " for s in spaces),
         "ﬁ Ǆ ß\u00a0Straße",
+        "runs" + " " * 9 + "of" + " \n" * 7 + "spaces" + "\u3000" * 5 + "end\ud800",
     ]
+    rng = random.Random(7)
+    pieces = ["Rechnung", "ÄÖÜ", "straße", "ﬁ", "€ 12,50", "x", "\u0130", *spaces, "  ", "\r\n"]
+    samples += ["".join(rng.choices(pieces, k=rng.randint(1, 60))) for _ in range(2000)]
     for text in samples:
         assert text_fingerprint(text) == by_regex(text), repr(text)
+
+
+def test_the_fingerprints_fast_path_knows_every_whitespace_nfkc_keeps():
+    """The byte-level whitespace collapse is exact only if every non-ASCII whitespace character
+    NFKC leaves in place is sent down the slow path (a new Unicode version could add one)."""
+    kept = {
+        chr(c)
+        for c in range(128, sys.maxunicode + 1)
+        if chr(c).isspace() and unicodedata.normalize("NFKC", chr(c)) == chr(c)
+    }
+    assert kept == set(_UNICODE_BREAKS)

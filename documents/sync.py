@@ -65,6 +65,7 @@ from documents.paperless import (
     root_checksum,
 )
 from documents.upsert import DocumentRow, PageWriter
+from processing.heap import frozen_heap
 from processing.jobs import JobContext, job_kind
 from processing.models import Job
 
@@ -944,7 +945,7 @@ def sync_job(ctx: JobContext) -> dict[str, Any]:
     else:
         logger.info("sync resumes", extra={"cursor": cursor})
     workers = int(ctx.params.get("file_workers") or FILE_WORKERS)
-    with get_client() as client:
+    with get_client() as client, frozen_heap():
         run = SyncRun(
             client=client,
             ctx=ctx,

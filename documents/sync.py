@@ -491,22 +491,32 @@ class SyncRun:
                 self.bump(name, value)
         writer.mark_seen(unchanged, now)
         writer.record_errors(unreadable, now)
-        writer.insert_documents(new_rows)
+        new_pks = writer.insert_documents(new_rows)
         writer.upsert_documents(rows)
         if not (changed_text or changed_tags):
             return
+        # A new document's text and tags are plain inserts; an old one's replace what it had.
         pks = {pid: old.pk for pid, old in existing.items()}
-        if new_rows:
-            pks.update(writer.pks([row.paperless_id for row in new_rows]))
-        writer.replace_texts([(pks[c.paperless_id], c.text) for c in changed_text])
-        links: list[tuple[int, int]] = []
+        writer.insert_texts(
+            [(new_pks[c.paperless_id], c.text) for c in changed_text if c.paperless_id in new_pks]
+        )
+        writer.replace_texts(
+            [(pks[c.paperless_id], c.text) for c in changed_text if c.paperless_id in pks]
+        )
+        pks.update(new_pks)
+        new_links: list[tuple[int, int]] = []
+        old_links: list[tuple[int, int]] = []
         for item in changed_tags:
             document_pk = pks[item.paperless_id]
+            links = new_links if item.paperless_id in new_pks else old_links
             for tag_pid in dict.fromkeys(item.tag_ids):
                 tag_pk = self.local_object(Tag, tag_pid)
                 if tag_pk is not None:
                     links.append((document_pk, tag_pk))
-        writer.replace_tags([pks[c.paperless_id] for c in changed_tags], links)
+        writer.insert_tags(new_links)
+        writer.replace_tags(
+            [pks[c.paperless_id] for c in changed_tags if c.paperless_id not in new_pks], old_links
+        )
 
     def _pages(self) -> Iterator[DocumentPage]:
         """The document pages still to read, from the cursor."""

@@ -7,11 +7,13 @@ compiler; measured, that was three quarters of the sync's own time, making a syn
 four times slower than merely downloading them. Here values are adapted once per *column* (only
 datetimes on SQLite and JSON need it) and sent in one statement per table and page:
 
-* SQLite: ``executemany`` of one prepared ``INSERT ... ON CONFLICT (paperless_id) DO UPDATE``
-  (the loop runs in C inside the driver);
-* PostgreSQL (psycopg 3): one ``INSERT ... SELECT FROM unnest(%s::type[], ...)`` with one array per
-  column, sent with server-side binding (binary arrays, no quoting of megabytes of text in Python),
-  so a page is a single round trip.
+* SQLite: ``executemany`` of one prepared ``INSERT`` (new documents) or
+  ``INSERT ... ON CONFLICT (paperless_id) DO UPDATE`` (changed ones); the loop runs in C inside
+  the driver;
+* PostgreSQL (psycopg 3): new documents, their texts and tag links by binary ``COPY`` (the
+  documents' ids drawn from the sequence first); changed documents by one upsert from
+  ``json_to_recordset``, their texts and links from ``unnest`` of binary arrays (no quoting of
+  megabytes of text in Python).
 
 Every value is a bound parameter; only identifiers (taken from the models' ``_meta``) are put in
 the SQL text. What the upsert keeps of the old row is decided in SQL (``ON CONFLICT DO UPDATE``
@@ -77,6 +79,8 @@ class Existing(NamedTuple):
     sync_error: str
 
 
+# Columns a new row gets as '' (the files phase fills them).
+INSERT_DEFAULTS = ("thumbnail_etag", "archive_checksum")
 # Columns written when a row already exists; the rest of ``DocumentRow`` is insert-only.
 IN_CHUNK = 900  # ids per IN (...) list: SQLite allows 999 parameters on old builds
 INSERT_ONLY = frozenset({"paperless_id", "first_synced_at"})
@@ -126,6 +130,18 @@ class PageWriter:
             if Document._meta.get_field(name).get_internal_type() == "DateField"
         ]
         self._insert_sql, self._upsert_sql = self._document_sql()
+        # COPY ... FROM STDIN (FORMAT BINARY) of new rows on PostgreSQL: the id first (drawn from
+        # the table's sequence), then the row, then the insert-only defaults.
+        self._copy_sql = (
+            f"COPY {self.table} ({qn(Document._meta.pk.column)}, "
+            f"{', '.join(qn(c) for c in self.columns)}, {', '.join(map(qn, INSERT_DEFAULTS))}) "
+            "FROM STDIN (FORMAT BINARY)"
+        )
+        self._copy_types = [
+            "bigint",
+            *(db_type.split("(")[0] for db_type in self.db_types),
+            *("text" for _ in INSERT_DEFAULTS),
+        ]
         through = Document.tags.through
         self.through_table = qn(through._meta.db_table)
         self.through_document = qn(_column(through, "document"))
@@ -189,9 +205,7 @@ class PageWriter:
             expression = KEEP_OLD.get(name, "excluded.{c}").format(t=table, c=column)
             updates.append(f"{column} = {expression}")
         # Insert-only columns with no value from Paperless: what the model's defaults give.
-        defaults = ", ".join(
-            qn(_column(Document, n)) for n in ("thumbnail_etag", "archive_checksum")
-        )
+        defaults = ", ".join(qn(c) for c in INSERT_DEFAULTS)
         if self.postgres:
             record = ", ".join(
                 f"{column} {db_type}" for column, db_type in zip(quoted, self.db_types, strict=True)
@@ -235,7 +249,7 @@ class PageWriter:
         rows: list[tuple] = []
         if self.postgres:
             with self._pg_cursor() as cursor:
-                cursor.execute(sql.format(member="= ANY(%s::bigint[])"), [*params, values])
+                cursor.execute(sql.format(member="= ANY(%b::bigint[])"), [*params, values])
                 return cursor.fetchall() if fetch else rows
         with self.connection.cursor() as cursor:
             for start in range(0, len(values), IN_CHUNK):
@@ -282,13 +296,33 @@ class PageWriter:
         )
         return dict(self._in_list(sql, paperless_ids))
 
-    def insert_documents(self, rows: Sequence[DocumentRow]) -> None:
-        """Insert ``rows``, documents ``existing()`` did not find in this transaction. On SQLite a
-        plain INSERT: measured, an upsert clause makes even rows that do not conflict twice as
-        slow, and the write lock is ours since ``BEGIN IMMEDIATE``, so no other writer can have
-        added them. (A row there after all fails the page loudly rather than losing an update.)
-        On PostgreSQL the upsert is just as fast, so it is used there."""
-        self._write_documents(self._upsert_sql if self.postgres else self._insert_sql, rows)
+    def insert_documents(self, rows: Sequence[DocumentRow]) -> dict[int, int]:
+        """Insert ``rows``, documents ``existing()`` did not find in this transaction; returns
+        their primary keys by Paperless id.
+
+        A plain insert, no upsert: only the sync adds documents and one sync runs at a time (on
+        SQLite the write lock is ours since ``BEGIN IMMEDIATE``), and a row there after all fails
+        the page loudly rather than losing an update. SQLite: ``executemany`` of an INSERT (an
+        upsert clause made even rows that do not conflict twice as slow). PostgreSQL: the ids
+        are drawn from the table's sequence in one query, then the rows go by binary ``COPY``,
+        half the time of the JSON upsert (measured, 100k documents: 35 -> 15 ms a page)."""
+        if not rows:
+            return {}
+        if not self.postgres:
+            self._run(self._insert_sql, self._sqlite_columns(rows))
+            return self.pks([row.paperless_id for row in rows])
+        with self._pg_cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [Document._meta.db_table, Document._meta.pk.column, len(rows)],
+            )
+            ids = [pk for (pk,) in cursor.fetchall()]
+            defaults = ("",) * len(INSERT_DEFAULTS)
+            with cursor.copy(self._copy_sql) as copy:
+                copy.set_types(self._copy_types)
+                for pk, row in zip(ids, rows, strict=True):
+                    copy.write_row((pk, *row, *defaults))
+        return {row.paperless_id: pk for pk, row in zip(ids, rows, strict=True)}
 
     def upsert_documents(self, rows: Sequence[DocumentRow]) -> None:
         """Insert or update ``rows`` by Paperless id (see the module docstring for what an update
@@ -303,6 +337,25 @@ class PageWriter:
                 cursor.execute(sql, [self._postgres_json(rows)])
         else:
             self._run(sql, self._sqlite_columns(rows))
+
+    def _insert_pairs(
+        self, table: str, columns: tuple[str, str], types: list[str], pairs: Sequence[tuple]
+    ) -> None:
+        """Insert two-column rows known to be new (binary ``COPY`` on PostgreSQL)."""
+        if not pairs:
+            return
+        if self.postgres:
+            with self._pg_cursor() as cursor:
+                copy_sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+                with cursor.copy(copy_sql) as copy:
+                    copy.set_types(types)
+                    for pair in pairs:
+                        copy.write_row(pair)
+        else:
+            with self.connection.cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES (%s, %s)", pairs
+                )
 
     def mark_seen(self, paperless_ids: list[int], now: datetime) -> None:
         """Unchanged documents: only ``last_synced_at`` (one UPDATE for the lot)."""
@@ -331,13 +384,18 @@ class PageWriter:
         with self.connection.cursor() as cursor:
             cursor.executemany(sql, [(error, value, pid) for pid, error in errors])
 
+    def insert_texts(self, texts: Sequence[tuple[int, str]]) -> None:
+        """``(document pk, text)`` of documents inserted in this transaction."""
+        columns = (self.content_document, self.content_text)
+        self._insert_pairs(self.content_table, columns, ["bigint", "text"], texts)
+
     def replace_texts(self, texts: Sequence[tuple[int, str]]) -> None:
         """Upsert ``(document pk, text)`` into the text table."""
         if not texts:
             return
         document, text = self.content_document, self.content_text
-        if self.postgres:
-            source = "SELECT * FROM unnest(%s::bigint[], %s::text[])"
+        if self.postgres:  # binary arrays: half the time of text ones for a page of OCR
+            source = "SELECT * FROM unnest(%b::bigint[], %b::text[])"
         else:
             source = "VALUES (%s, %s)"
         sql = (
@@ -353,17 +411,13 @@ class PageWriter:
             return
         delete = f"DELETE FROM {self.through_table} WHERE {self.through_document} {{member}}"
         self._in_list(delete, document_pks, fetch=False)
-        if not links:
-            return
-        if self.postgres:
-            source = "SELECT * FROM unnest(%s::bigint[], %s::bigint[])"
-        else:
-            source = "VALUES (%s, %s)"
-        sql = (
-            f"INSERT INTO {self.through_table} ({self.through_document}, {self.through_tag}) "
-            f"{source}"
-        )
-        self._run(sql, [list(column) for column in zip(*links, strict=True)])
+        self.insert_tags(links)
+
+    def insert_tags(self, links: Sequence[tuple[int, int]]) -> None:
+        """Add tag links (``(document pk, tag pk)``, without repeats) that do not exist yet:
+        those of documents inserted in this transaction, or after ``replace_tags`` deleted."""
+        columns = (self.through_document, self.through_tag)
+        self._insert_pairs(self.through_table, columns, ["bigint", "bigint"], links)
 
 
 def _dumps(value: Any) -> str:

@@ -76,6 +76,29 @@ def test_rows_read_back_through_the_orm_as_written():
     assert writer.pks([1, 3]) == {1: doc.pk}
 
 
+def test_new_documents_their_texts_and_tags_are_inserted_with_the_pks_returned():
+    """PostgreSQL COPYs new rows with ids drawn from the sequence: the returned pks are the
+    rows', and a document the ORM adds afterwards gets a fresh one."""
+    writer = PageWriter()
+    tags = [Tag.objects.create(paperless_id=i, name=f"t{i}") for i in (1, 2)]
+    pks = writer.insert_documents([row(10), row(11, custom_fields=[])])
+    assert pks == dict(Document.objects.values_list("paperless_id", "pk"))
+    writer.insert_texts([(pks[10], "ten \u2013 Ünïcode"), (pks[11], "")])
+    writer.insert_tags([(pks[10], tags[0].pk), (pks[10], tags[1].pk), (pks[11], tags[1].pk)])
+    assert dict(DocumentContent.objects.values_list("document__paperless_id", "text")) == {
+        10: "ten \u2013 Ünïcode",
+        11: "",
+    }
+    assert sorted(Document.objects.get(paperless_id=10).tags.values_list("pk", flat=True)) == [
+        tags[0].pk,
+        tags[1].pk,
+    ]
+    assert Document.objects.get(paperless_id=11).custom_fields == []
+    later = Document.objects.create(paperless_id=12)
+    assert later.pk not in pks.values()
+    assert writer.insert_documents([]) == {}
+
+
 @pytest.mark.skipif("connection.vendor != 'sqlite'")
 def test_sqlite_datetimes_are_stored_as_django_stores_them():
     writer = PageWriter()

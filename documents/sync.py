@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import queue
+import re
 import threading
 import time
 import unicodedata
@@ -145,11 +146,20 @@ _ASCII_SPACE = bytes.maketrans(
 )
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _clean_text(value: Any) -> str:
     if not isinstance(value, str):
         return ""
-    # PostgreSQL text cannot hold NUL; OCR output sometimes does.
-    return value.replace("\x00", "") if "\x00" in value else value
+    if "\x00" in value:  # PostgreSQL text cannot hold NUL; OCR output sometimes does.
+        value = value.replace("\x00", "")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from a "\ud800" escape: no database takes it
+            value = _SURROGATE.sub("\ufffd", value)
+    return value
 
 
 @dataclass(slots=True)

@@ -461,3 +461,16 @@ def test_a_document_that_cannot_be_read_keeps_its_row_and_records_the_error(
     assert {name: getattr(after, name) for name in kept} == {
         name: getattr(before, name) for name in kept
     }
+
+
+def test_text_with_broken_unicode_is_stored_with_replacement_characters(paperless, run_sync):
+    """JSON can carry a lone surrogate (``"\\ud800"``) that no database can store as text: the
+    document is mirrored with U+FFFD in its place instead of failing the page."""
+    paperless.seed(documents=3)
+    broken = paperless.state.add_document(content="Rechnung \ud800 Nr. 12", title="Bad \udfff")
+    job = run_sync()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert mirrored_ids() == live_ids(paperless)
+    doc = Document.objects.get(paperless_id=broken.id)
+    assert doc.text == "Rechnung \ufffd Nr. 12"
+    assert doc.title == "Bad \ufffd"

@@ -636,6 +636,7 @@ class SyncRun:
         the database."""
         after = int(self.cursor.get("files_after") or 0)
         total = Document.objects.needing_thumbnail().filter(paperless_id__gt=after).count()
+        cache = thumbnails.RunningCap()
         done = 0
         queried = after
         pool = ThreadPoolExecutor(max_workers=self.file_workers)
@@ -668,6 +669,7 @@ class SyncRun:
                     self.save_cursor(files_after=batch[-1]["paperless_id"])
                 if gone:
                     thumbnails.discard(gone)
+                cache.add(sum(r.stored_bytes for r in results))
                 for r in results:
                     self.bump(r.outcome)
                 done += len(batch)
@@ -681,7 +683,7 @@ class SyncRun:
         finally:
             # A failure (or a cancel) drops the queued batch instead of fetching it first.
             pool.shutdown(wait=True, cancel_futures=True)
-        self.counts["thumbnail_cache_evicted"] = thumbnails.enforce_cap()["evicted"]
+        self.bump("thumbnail_cache_evicted", cache.finish())
 
     def _fetch_files(self, row: dict[str, Any]) -> FileResult:
         """Thumbnail (and metadata when there is an archive file) for one document. Runs in a pool
@@ -722,6 +724,7 @@ class SyncRun:
             result.outcome = "file_errors"
             return result
         thumbnails.store(pid, thumb.content)
+        result.stored_bytes = len(thumb.content)
         result.outcome = "thumbnails"
         return result
 
@@ -782,6 +785,7 @@ class FileResult:
     archive_checksum: str = ""
     original_size: int | None = None
     archive_size: int | None = None
+    stored_bytes: int = 0
 
     @property
     def paperless_id(self) -> int:

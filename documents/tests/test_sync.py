@@ -474,3 +474,36 @@ def test_text_with_broken_unicode_is_stored_with_replacement_characters(paperles
     doc = Document.objects.get(paperless_id=broken.id)
     assert doc.text == "Rechnung \ufffd Nr. 12"
     assert doc.title == "Bad \ufffd"
+
+
+def test_the_thumbnail_cache_stays_near_its_cap_during_the_files_phase(
+    paperless, run_sync, monkeypatch
+):
+    """Not only at the end: a cap smaller than one sync's thumbnails holds throughout, within
+    one batch (the batch is written before it is counted)."""
+    from documents import sync as sync_module
+
+    paperless.seed(documents=60)
+    sizes = [len(d.thumbnail) for d in paperless.state.documents.values()]
+    batch = 5
+    cap = sum(sorted(sizes)[:10])  # room for about ten of sixty
+    monkeypatch.setattr(sync_module, "FILE_BATCH", batch)
+    monkeypatch.setattr(thumbnails, "cache_cap_bytes", lambda: cap)
+    stored = thumbnails.store
+    peak = 0
+
+    def store_and_measure(paperless_id, data):
+        nonlocal peak
+        stored(paperless_id, data)
+        on_disk = sum(p.stat().st_size for p in thumbnails.cache_dir().rglob("*.webp"))
+        peak = max(peak, on_disk)
+
+    monkeypatch.setattr(thumbnails, "store", store_and_measure)
+    job = run_sync()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert Document.objects.filter(phash__isnull=False).count() == 60
+    assert peak <= cap + (2 * batch) * max(sizes)
+    assert peak < sum(sizes) / 2
+    assert job.result["thumbnail_cache_evicted"] >= 40
+    final = sum(p.stat().st_size for p in thumbnails.cache_dir().rglob("*.webp"))
+    assert final <= cap

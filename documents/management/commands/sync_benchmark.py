@@ -57,6 +57,16 @@ def _cpu_seconds() -> float:
 
 
 def _maxrss_mb() -> float:
+    """This process's peak resident memory. Linux keeps ``ru_maxrss`` across ``exec``, so the
+    child would report at least the parent's size when it forked (386 MB after a 100k download
+    baseline); ``VmHWM`` belongs to the process's own address space."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

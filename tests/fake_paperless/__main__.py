@@ -32,11 +32,20 @@ def main(argv: list[str] | None = None) -> None:
         help="serve thumbnails from PAGES pre-rendered pages instead of drawing one per document "
         "(benchmarks: the fake's drawing then costs nothing while serving)",
     )
+    parser.add_argument(
+        "--file-latency-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="answer each thumbnail, preview, download and metadata request after MS "
+        "milliseconds, like a real server (a real Paperless took 62 ms for one thumbnail)",
+    )
     args = parser.parse_args(argv)
 
     fake = FakePaperless(
         host=args.host, port=args.port, token=args.token, api_version=args.api_version
     )
+    fake.file_latency = args.file_latency_ms / 1000
     started = time.monotonic()
     if args.thumbnail_pool:
         content.use_thumbnail_pool(args.thumbnail_pool)

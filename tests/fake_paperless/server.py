@@ -174,6 +174,9 @@ def json_response(status: int, body: object, **headers: str) -> Response:
     return Response(status=status, body=dumps(body), headers=headers)
 
 
+FILE_ENDPOINTS = ("/thumb", "/preview", "/download", "/metadata")
+
+
 class FakePaperless:
     """A fake Paperless-NGX on ``127.0.0.1``; ``start()`` it, use ``.url`` and ``.token``."""
 
@@ -194,6 +197,9 @@ class FakePaperless:
         self.default_version: int | None = None
         self.paperless_version = paperless_version
         self.requests: list[RecordedRequest] = []
+        # Seconds each file request (thumb, preview, download, metadata) takes before it is
+        # answered, as on a real server (the captured Paperless took 62 ms for one thumbnail).
+        self.file_latency = 0.0
         self._faults: list[Fault] = []
         self._hooks: list[Hook] = []
         self._control_lock = threading.Lock()
@@ -417,6 +423,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "delay":
             time.sleep(fault.seconds)
             fault = None
+        if fake.file_latency and parts.path.rstrip("/").endswith(FILE_ENDPOINTS):
+            time.sleep(fake.file_latency)
         if fault is not None and fault.kind == "drop":
             self.close_connection = True
             with contextlib.suppress(OSError):

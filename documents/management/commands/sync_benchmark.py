@@ -87,6 +87,14 @@ class Command(BaseCommand):
             help="the fake serves PAGES pre-rendered thumbnail pages (x variants); 0: it draws "
             "each document's thumbnail on request",
         )
+        parser.add_argument(
+            "--file-latency-ms",
+            type=float,
+            default=0.0,
+            metavar="MS",
+            help="the fake answers each file request after MS milliseconds, as a real Paperless "
+            "does (62 ms for one thumbnail in the captures); 0: at once",
+        )
         parser.add_argument("--file-workers", type=int, default=FILE_WORKERS)
         parser.add_argument("--database-url", default="", help="an empty, disposable database")
         parser.add_argument("--child", action="store_true", help=Command.SUPPRESS)
@@ -119,6 +127,8 @@ class Command(BaseCommand):
                 TOKEN,
                 "--thumbnail-pool",
                 str(options["thumbnail_pool"] if options["thumbnails"] else 0),
+                "--file-latency-ms",
+                str(options["file_latency_ms"]),
             ],
             cwd=root,
             stdout=subprocess.PIPE,
@@ -246,6 +256,12 @@ class Command(BaseCommand):
                     f"{drawn * count / 1000:.0f} s of CPU for {count:,} if drawn)"
                     if pool
                     else f"drawn on request ({drawn:.1f} ms of the fake's CPU each)"
+                ),
+                "Fake file latency:         "
+                + (
+                    f"{options['file_latency_ms']:g} ms a request"
+                    if options["file_latency_ms"]
+                    else "none (answers at once)"
                 ),
                 f"Download only, files:      {download['files_seconds']:.2f} s "
                 f"({download['files'] / download['files_seconds']:,.0f} documents/s; "

@@ -381,6 +381,21 @@ def test_scripted_faults_500_429_malformed_and_dropped(
     assert len(fake_paperless.requests_for(method="GET", path="/api/documents/")) == 6
 
 
+def test_file_latency_slows_file_requests_only(
+    fake_paperless: FakePaperless,
+    http: httpx.Client,
+) -> None:
+    fake_paperless.seed(documents=2)
+    fake_paperless.file_latency = 0.3
+    for path in ("/api/documents/1/thumb/", "/api/documents/1/metadata/"):
+        started = time.monotonic()
+        assert http.get(path).status_code == 200
+        assert time.monotonic() - started >= 0.25, path
+    started = time.monotonic()
+    assert http.get("/api/documents/1/").status_code == 200
+    assert time.monotonic() - started < 0.25
+
+
 def test_hook_changes_library_after_a_page_was_served(
     fake_paperless: FakePaperless,
     http: httpx.Client,

@@ -71,6 +71,7 @@ from duplicates.models import (
     signature_key,
 )
 from duplicates.store import FEATURE_FIELDS, AnalysisReader, AnalysisWriter
+from processing.heap import frozen_heap
 from processing.jobs import JobContext, job_kind
 from processing.models import Job
 
@@ -487,7 +488,19 @@ def run_analysis(
     workers: int | None = None,
     **tuning: int,
 ) -> dict[str, Any]:
-    """One analysis (see the module docstring); returns its counts."""
+    """One analysis (see the module docstring); returns its counts. Runs with the start-up heap
+    frozen from the cyclic garbage collector (``processing.heap``)."""
+    with frozen_heap():
+        return _run_analysis(full=full, ctx=ctx, workers=workers, **tuning)
+
+
+def _run_analysis(
+    *,
+    full: bool,
+    ctx: JobContext | None,
+    workers: int | None,
+    **tuning: int,
+) -> dict[str, Any]:
     clock = time.monotonic()
     started = timezone.now()
     config = engine_config(workers=workers, **tuning)

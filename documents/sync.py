@@ -127,7 +127,7 @@ def text_fingerprint(text: str) -> str:
     typographic spaces into U+0020) except the four in ``_UNICODE_BREAKS``, and the bytes of an
     ASCII character never occur inside a multi-byte UTF-8 sequence. Same digest, ~3x faster."""
     normal = unicodedata.normalize("NFKC", text).casefold()
-    if not normal.isascii() and not _UNICODE_BREAKS.isdisjoint(normal):
+    if not normal.isascii() and any(space in normal for space in _UNICODE_BREAKS):
         data = " ".join(normal.split()).encode("utf-8", "surrogatepass")
     else:
         data = normal.encode("utf-8", "surrogatepass").translate(_ASCII_SPACE)

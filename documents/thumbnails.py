@@ -78,32 +78,39 @@ def enforce_cap(*, max_bytes: int | None = None) -> dict[str, int]:
 
 class RunningCap:
     """Keeps the cache within its cap while the sync writes thousands of thumbnails, without
-    scanning the directory after every batch: the size is known after one scan at the start
-    and then counted up by what is written; when the count passes the cap, the oldest files go
-    until the cache is at ``LOW_WATER`` of it, so the next scan is a tenth of the cap away.
-    (Overwritten files are counted twice, which only trims sooner.)"""
+    scanning the directory after every batch: the size is known after one scan (when the first
+    bytes are written, so a sync that fetches nothing scans only once, at the end) and then
+    counted up by what is written; when the count passes the cap, the oldest files go until the
+    cache is at ``LOW_WATER`` of it, so the next scan is a tenth of the cap away. (Overwritten
+    files are counted twice, which only trims sooner.)"""
 
     LOW_WATER = 0.9
 
     def __init__(self, *, max_bytes: int | None = None) -> None:
         self.cap = cache_cap_bytes() if max_bytes is None else max_bytes
-        outcome = enforce_cap(max_bytes=self.cap)
-        self.size = outcome["bytes_after"]
-        self.evicted = outcome["evicted"]
+        self.size: int | None = None
+        self.evicted = 0
 
-    def add(self, written: int) -> int:
-        """Count ``written`` bytes just stored; trims when over the cap. Returns how many files
-        this call evicted."""
-        self.size += written
-        if self.size <= self.cap:
-            return 0
-        outcome = enforce_cap(max_bytes=int(self.cap * self.LOW_WATER))
+    def _trim(self, max_bytes: int) -> int:
+        outcome = enforce_cap(max_bytes=max_bytes)
         self.size = outcome["bytes_after"]
         self.evicted += outcome["evicted"]
         return outcome["evicted"]
 
+    def add(self, written: int) -> int:
+        """Count ``written`` bytes just stored; trims when over the cap. Returns how many files
+        this call evicted."""
+        if not written:
+            return 0
+        if self.size is None:
+            return self._trim(self.cap)  # the first scan counts what was just written
+        self.size += written
+        if self.size <= self.cap:
+            return 0
+        return self._trim(int(self.cap * self.LOW_WATER))
+
     def finish(self) -> int:
         """A last trim to the cap (the thumbnail view may have added files meanwhile); returns
         how many files were evicted in all, the start's trim included."""
-        self.evicted += enforce_cap(max_bytes=self.cap)["evicted"]
+        self._trim(self.cap)
         return self.evicted

@@ -52,6 +52,33 @@ def test_the_cap_ignores_a_temporary_file_being_written(settings, tmp_path):
     assert thumbnails.read(1) is not None
 
 
+def test_the_running_cap_scans_once_then_counts_and_trims_to_its_low_water(
+    settings, tmp_path, monkeypatch
+):
+    settings.DATA_DIR = tmp_path
+    scans = []
+    real_enforce = thumbnails.enforce_cap
+    monkeypatch.setattr(
+        thumbnails,
+        "enforce_cap",
+        lambda max_bytes: scans.append(max_bytes) or real_enforce(max_bytes=max_bytes),
+    )
+    cap = thumbnails.RunningCap(max_bytes=10_000)
+    assert cap.add(0) == 0 and scans == []  # nothing written: no scan
+    for paperless_id in range(1, 6):
+        thumbnails.store(paperless_id, b"x" * 1000)
+    assert cap.add(5000) == 0 and scans == [10_000]  # the first scan finds the 5000
+    for paperless_id in range(6, 10):
+        thumbnails.store(paperless_id, b"x" * 1000)
+    assert cap.add(4000) == 0 and len(scans) == 1  # 9000: counted, not scanned
+    for paperless_id in range(10, 13):
+        thumbnails.store(paperless_id, b"x" * 1000)
+    assert cap.add(3000) == 3  # 12000 > cap: down to 9000, the oldest first
+    assert scans[-1] == 9000
+    assert sum(p.stat().st_size for p in thumbnails.cache_dir().rglob("*.webp")) == 9000
+    assert cap.finish() == 3 and scans[-1] == 10_000
+
+
 # --- the batched update --------------------------------------------------------------------------
 
 

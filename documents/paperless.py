@@ -1185,6 +1185,10 @@ class PaperlessClient:
     def list_custom_fields(self) -> list[dict[str, Any]]:
         return list(self._iter_pages("/api/custom_fields/", params={"ordering": "id"}))
 
+    def get_tag(self, tag_id: int) -> dict[str, Any]:
+        """One tag by id. Raises :class:`NotFound` when it was deleted."""
+        return self.get_json(f"/api/tags/{int(tag_id)}/")
+
     def find_tag(self, name: str) -> dict[str, Any] | None:
         """The tag with exactly this name, or None."""
         candidates = self._iter_pages("/api/tags/", params={"name__iexact": name, "ordering": "id"})

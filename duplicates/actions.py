@@ -548,19 +548,28 @@ class _Executor:
         return ""
 
     def _prepare_tag(self) -> None:
-        from dedupe_project.models import Configuration
+        """A dry run's tag: the one frozen in the plan if Paperless still has it; otherwise (never
+        made, or deleted in Paperless since) the configured dry-run tag, found by name or made
+        again (``ensure_dry_run_tag`` records it in the configuration)."""
         from documents.tags import ensure_dry_run_tag
 
         plan = self.plan
-        if not plan.dry_run or plan.tag_paperless_id:
+        if not plan.dry_run:
             return
-        config = Configuration.objects.get_solo()
-        if config.dry_run_tag_id:
-            plan.tag_paperless_id, plan.tag_name = config.dry_run_tag_id, config.dry_run_tag_name
-        else:
-            tag = ensure_dry_run_tag(user=self.user)
-            plan.tag_paperless_id, plan.tag_name = tag.paperless_id, tag.name
+        if plan.tag_paperless_id and self._tag_exists(plan.tag_paperless_id):
+            return
+        tag = ensure_dry_run_tag(user=self.user)
+        plan.tag_paperless_id, plan.tag_name = tag.paperless_id, tag.name
         plan.save(update_fields=["tag_paperless_id", "tag_name"])
+
+    def _tag_exists(self, tag_id: int) -> bool:
+        if self.client is None:  # only plans that touch Paperless tag, and they have a client
+            return False
+        try:
+            self.client.get_tag(tag_id)
+        except NotFound:
+            return False
+        return True
 
     def process(self, item: PlanItem) -> None:
         action = self.plan.action

@@ -339,6 +339,27 @@ def test_dry_run_only_tags(paperless, admin_user):
     assert Document.objects.filter(paperless_id=a.id).exists()
 
 
+def test_a_dry_run_tag_deleted_in_paperless_is_made_again(paperless, admin_user):
+    first, second = library(paperless, groups=2, size=2)
+    run(
+        create_plan(action=Plan.Action.DELETE_DUPLICATES, group_ids=[first["group"].pk]),
+        user=admin_user,
+    )
+    old_id = Configuration.objects.get_solo().dry_run_tag_id
+    del paperless.state.tags[old_id]  # the user deleted it in Paperless
+    for document in paperless.state.documents.values():
+        document.tags = [t for t in document.tags if t != old_id]
+
+    plan = create_plan(action=Plan.Action.DELETE_DUPLICATES, group_ids=[second["group"].pk])
+    run(plan, user=admin_user)
+    plan.refresh_from_db()
+    assert plan.counts.get("failed", 0) == 0, list(plan.items.values("reason", "status"))
+    [tag] = [t for t in paperless.state.tags.values() if t["name"] == "dedupe:would-delete"]
+    assert tag["id"] != old_id and tag["matching_algorithm"] == 0
+    assert tag["id"] in second["fakes"][1].tags
+    assert Configuration.objects.get_solo().dry_run_tag_id == tag["id"]
+
+
 def test_dry_run_chosen_on_the_confirmation(paperless, admin_user):
     real_mode()
     [entry] = library(paperless, size=2)

@@ -9,6 +9,10 @@ With ``--thumbnails`` the fake serves thumbnails from a small pool of pre-render
 (``--thumbnail-pool``, 0 to have it draw every one, ~15 ms of CPU each on the same cores), and the
 thumbnails (and metadata where the sync asks for it) are also merely downloaded with the client and
 the same number of threads, so the files phase can be compared with its network share.
+
+With ``--then-incremental 1`` the full sync is followed by what a scheduled sync meets: 1% of the
+documents tagged and 0.1% trashed in the fake through its API, then an incremental sync, timed
+with its phases.
 """
 
 from __future__ import annotations
@@ -70,6 +74,15 @@ def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _run_child(args: list[str], *, cwd: Path, env: dict[str, str]) -> dict[str, Any]:
+    child = subprocess.run(  # noqa: S603 - our own manage.py
+        args, cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    if child.returncode != 0:
+        raise CommandError(child.stderr[-3000:] or child.stdout[-3000:])
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
 class Command(BaseCommand):
     help = "Benchmark the sync against a fake Paperless with N documents."
 
@@ -97,7 +110,17 @@ class Command(BaseCommand):
         )
         parser.add_argument("--file-workers", type=int, default=FILE_WORKERS)
         parser.add_argument("--database-url", default="", help="an empty, disposable database")
+        parser.add_argument(
+            "--then-incremental",
+            type=float,
+            default=0.0,
+            metavar="PERCENT",
+            help="after the full sync, tag PERCENT of the documents and trash a tenth as many in "
+            "the fake (through its API, as a user would), then time the incremental sync that "
+            "follows, as the scheduler runs it",
+        )
         parser.add_argument("--child", action="store_true", help=Command.SUPPRESS)
+        parser.add_argument("--incremental", action="store_true", help=Command.SUPPRESS)
         parser.add_argument("--paperless-url", default="", help=Command.SUPPRESS)
 
     SUPPRESS = "==SUPPRESS=="
@@ -154,6 +177,7 @@ class Command(BaseCommand):
                     "DATABASE_URL": options["database_url"] or f"sqlite:///{data_dir}/bench.db",
                     "PAPERLESS_URL": "",
                     "PAPERLESS_API_TOKEN": "",
+                    "REDIS_URL": "",  # never the real queue: what the sync enqueues is dropped
                     "DEDUPE_LOG_LEVEL": "WARNING",
                 }
                 args = [
@@ -170,16 +194,54 @@ class Command(BaseCommand):
                 ]
                 if options["thumbnails"]:
                     args.append("--thumbnails")
-                child = subprocess.run(  # noqa: S603 - our own manage.py
-                    args, cwd=root, env=env, capture_output=True, text=True, check=False
-                )
-            if child.returncode != 0:
-                raise CommandError(child.stderr[-3000:] or child.stdout[-3000:])
-            sync = json.loads(child.stdout.strip().splitlines()[-1])
+                sync = _run_child(args, cwd=root, env=env)
+                incremental = None
+                if options["then_incremental"]:
+                    changes = self._change_library(
+                        url=url, count=count, percent=options["then_incremental"]
+                    )
+                    incremental = {
+                        **changes,
+                        **_run_child([*args, "--incremental"], cwd=root, env=env),
+                    }
         finally:
             fake.terminate()
             fake.wait(timeout=10)
         self._report(count=count, download=download, sync=sync, options=options)
+        if incremental is not None:
+            self._report_incremental(count=count, incremental=incremental)
+
+    def _change_library(self, *, url: str, count: int, percent: float) -> dict[str, int]:
+        """Tag ``percent`` of the documents (bumps their ``modified``, as any edit does) and
+        trash a tenth as many others, spread over the library, through the API."""
+        from documents.connection import make_client
+
+        changed = max(1, round(count * percent / 100))
+        step = max(1, count // changed)
+        with make_client(url=url, token=TOKEN) as client:
+            ids = list(client.iter_document_ids(page_size=5000))
+            tagged = ids[::step][:changed]
+            trashed = ids[step // 2 :: step * 10]  # between tagged ones: never both
+            tag, _created = client.ensure_tag("benchmark-changed")
+            client.add_tag(tagged, tag_id=tag["id"])
+            client.delete_documents(trashed)
+        return {"tagged": len(tagged), "trashed": len(trashed)}
+
+    def _report_incremental(self, *, count: int, incremental: dict[str, Any]) -> None:
+        phases = incremental["phases"]
+        self.stdout.write(
+            "\n".join(
+                [
+                    f"Then {incremental['tagged']:,} documents tagged and "
+                    f"{incremental['trashed']:,} trashed in Paperless; the incremental sync:",
+                    f"  total {incremental['seconds']:.2f} s ("
+                    + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in phases.items())
+                    + f"), {incremental['cpu_seconds']:.1f} s of CPU, "
+                    f"peak {incremental['maxrss_mb']:.0f} MB",
+                    f"  rows after: {incremental['rows']:,} (of {count:,} at first)",
+                ]
+            )
+        )
 
     def _download(
         self, *, url: str, page_size: int, thumbnails: bool, workers: int
@@ -305,7 +367,7 @@ class Command(BaseCommand):
         job = jobs.run_inline(
             kind=Job.Kind.SYNC,
             params={
-                "full": True,
+                "full": not options["incremental"],
                 "files": bool(options["thumbnails"]),
                 "page_size": options["page_size"],
                 "file_workers": options["file_workers"],

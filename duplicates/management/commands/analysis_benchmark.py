@@ -88,6 +88,7 @@ class Command(BaseCommand):
                 "DEDUPE_ENVIRONMENT": "development",
                 "DEDUPE_DATA_DIR": data_dir,
                 "DATABASE_URL": options["database_url"] or f"sqlite:///{data_dir}/bench.db",
+                "REDIS_URL": "",  # never the real queue
                 "DEDUPE_LOG_LEVEL": "WARNING",
             }
             migrate = subprocess.run(  # noqa: S603 - our own manage.py

@@ -55,6 +55,24 @@ def _draw_ms(samples: int = 20) -> float:
     return (time.perf_counter() - started) / samples * 1000
 
 
+def _machine_ticks() -> tuple[int, int] | None:
+    """(busy, total) CPU ticks of the whole machine since boot (Linux ``/proc/stat``), to tell
+    whether a sync was bound by the cores it shares with the fake and the database."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def _busy_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
+
+
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -342,6 +360,13 @@ class Command(BaseCommand):
             f"Sync, total:               {seconds:.2f} s ({count / seconds:,.0f} documents/s), "
             f"{sync['cpu_seconds']:.1f} s of CPU ({sync['cpu_seconds'] / count * 1000:.2f} ms "
             f"a document)",
+            "Machine CPU in the sync:   "
+            + (
+                f"{sync['machine_busy']:.0%} busy of {os.cpu_count()} cores (the fake, the "
+                "database and the sync share them)"
+                if sync.get("machine_busy") is not None
+                else "unknown (no /proc/stat)"
+            ),
             f"Peak memory (maxrss):      {sync['maxrss_mb']:.0f} MB "
             f"(before the sync: {sync['rss_before_mb']:.0f} MB, "
             f"growth {sync['maxrss_mb'] - sync['rss_before_mb']:.0f} MB)",
@@ -363,6 +388,7 @@ class Command(BaseCommand):
         settings.PAPERLESS_API_TOKEN = TOKEN
         rss_before = _maxrss_mb()
         cpu_before = _cpu_seconds()
+        ticks_before = _machine_ticks()
         started = time.perf_counter()
         job = jobs.run_inline(
             kind=Job.Kind.SYNC,
@@ -382,6 +408,7 @@ class Command(BaseCommand):
             "rss_before_mb": rss_before,
             "maxrss_mb": _maxrss_mb(),
             "cpu_seconds": _cpu_seconds() - cpu_before,
+            "machine_busy": _busy_share(ticks_before, _machine_ticks()),
             "rows": Document.objects.count(),
         }
         self.stdout.write(json.dumps(result))  # read by the parent

@@ -162,6 +162,18 @@ def _clean_text(value: Any) -> str:
     return value
 
 
+def _clean_json(value: Any) -> Any:
+    """``value`` (parsed JSON) with every string cleaned like ``_clean_text``: PostgreSQL's jsonb
+    refuses a NUL or a lone surrogate as much as its text does."""
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, list):
+        return [_clean_json(item) for item in value]
+    if isinstance(value, dict):
+        return {_clean_text(key): _clean_json(item) for key, item in value.items()}
+    return value
+
+
 @dataclass(slots=True)
 class ConvertedDocument:
     paperless_id: int
@@ -218,7 +230,7 @@ def convert_document(raw: dict[str, Any]) -> ConvertedDocument:
             "mime_type": _clean_text(raw.get("mime_type"))[:128],
             "owner_id": raw.get("owner") if isinstance(raw.get("owner"), int) else None,
             "notes_count": len(notes) if isinstance(notes, list) else 0,
-            "custom_fields": custom_fields if isinstance(custom_fields, list) else [],
+            "custom_fields": _clean_json(custom_fields) if isinstance(custom_fields, list) else [],
             "is_version": raw.get("root_document") is not None,
             "content_length": len(text),
             "text_fingerprint": fingerprint,

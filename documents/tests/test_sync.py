@@ -465,16 +465,20 @@ def test_a_document_that_cannot_be_read_keeps_its_row_and_records_the_error(
 
 
 def test_text_with_broken_unicode_is_stored_with_replacement_characters(paperless, run_sync):
-    """JSON can carry a lone surrogate (``"\\ud800"``) that no database can store as text: the
-    document is mirrored with U+FFFD in its place instead of failing the page."""
+    """JSON can carry a lone surrogate (``"\\ud800"``) that no database can store as text, or a
+    NUL that PostgreSQL's jsonb refuses: the document is mirrored with U+FFFD in the surrogate's
+    place and without the NUL, instead of failing the page."""
     paperless.seed(documents=3)
     broken = paperless.state.add_document(content="Rechnung \ud800 Nr. 12", title="Bad \udfff")
+    field = paperless.state.add_object("custom_fields", name="Note", data_type="string")
+    broken.custom_fields = [{"field": field["id"], "value": "x\udc80y\x00"}]
     job = run_sync()
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert mirrored_ids() == live_ids(paperless)
     doc = Document.objects.get(paperless_id=broken.id)
     assert doc.text == "Rechnung \ufffd Nr. 12"
     assert doc.title == "Bad \ufffd"
+    assert doc.custom_fields == [{"field": field["id"], "value": "x\ufffdy"}]
 
 
 def test_the_thumbnail_cache_stays_near_its_cap_during_the_files_phase(

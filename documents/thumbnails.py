@@ -111,6 +111,6 @@ class RunningCap:
 
     def finish(self) -> int:
         """A last trim to the cap (the thumbnail view may have added files meanwhile); returns
-        how many files were evicted in all, the start's trim included."""
+        how many files this cap evicted in all."""
         self._trim(self.cap)
         return self.evicted

@@ -103,6 +103,7 @@ FILE_WORKERS = 4
 FILE_BATCH = 200
 CONFIRM_WORKERS = 4
 PAGE_RETRIES = 3
+CANCEL_CHECK_SECONDS = 0.5  # a page takes tens of milliseconds: ask for a cancel twice a second
 
 T = TypeVar("T")
 
@@ -560,7 +561,7 @@ class SyncRun:
                 # Download and conversion run in the prefetch thread, while this one writes.
                 pages = ((page, convert_page(page.documents)) for page in self._pages())
                 for page, converted in prefetch(pages):
-                    self.ctx.check_cancelled()
+                    self.ctx.check_cancelled(at_most_every=CANCEL_CHECK_SECONDS)
                     with transaction.atomic():
                         self.write_page(converted)
                         done = int(self.cursor.get("documents_done") or 0) + len(page.documents)

@@ -67,6 +67,7 @@ class JobContext:
     def __init__(self, job: Job) -> None:
         self.job = job
         self._last_progress = 0.0
+        self._last_cancel_check = float("-inf")
 
     @property
     def params(self) -> dict[str, Any]:
@@ -105,7 +106,16 @@ class JobContext:
         self.job.checkpoint = data
         self._save("checkpoint", "progress_done", "progress_total", "counts", "message")
 
-    def check_cancelled(self) -> None:
+    def check_cancelled(self, *, at_most_every: float = 0.0) -> None:
+        """Raise :class:`JobCancelled` when someone asked to cancel the job (one query).
+
+        ``at_most_every``: seconds; calls in between return at once. For loops whose steps are
+        cheap and harmless (the sync's pages: a query each was 4 ms of an 80 ms page); a step
+        that changes Paperless checks every time, so a cancel stops it before the next one."""
+        now = time.monotonic()
+        if at_most_every and now - self._last_cancel_check < at_most_every:
+            return
+        self._last_cancel_check = now
         if Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
             raise JobCancelled()
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -184,3 +185,28 @@ def test_history_pager_keeps_filters_in_well_formed_links(auth_client):
     assert "??" not in page
     second = auth_client.get(reverse("history"), {"status": "succeeded", "page": 2})
     assert "Page 2 of 2" in second.content.decode()
+
+
+@jobs.job_kind("test-cancel-loop", queue="maintenance")
+def _cancel_loop(ctx: jobs.JobContext) -> dict:
+    """Checks for a cancel in a tight loop; asks for its own cancel at iteration 200."""
+    for step in range(100_000):
+        if step == 200:
+            Job.objects.filter(pk=ctx.job.pk).update(cancel_requested=True)
+            CALLS.append({"job": ctx.job.pk, "asked_at": time.monotonic()})
+        ctx.check_cancelled(at_most_every=0.5)
+        time.sleep(0.001)
+    return {}
+
+
+def test_a_running_job_stops_soon_after_a_cancel_with_few_queries(
+    django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        job = jobs.enqueue(kind="test-cancel-loop", params={})
+    with django_assert_max_num_queries(30):  # the loop's checks: about two a second, not 1000
+        jobs.execute(job.pk)
+    stopped = time.monotonic()
+    job.refresh_from_db()
+    assert job.status == Job.Status.CANCELLED
+    assert stopped - CALLS[0]["asked_at"] < 1.0

@@ -31,6 +31,7 @@ class ConfigDefaultsOut(Schema):
     paperless_url: str
     paperless_requests_per_second: float
     paperless_timeout_seconds: float
+    paperless_file_workers: int
     duplicate_threshold: float
     factor_weights: dict[str, FactorSetting]
     groups_per_page: int
@@ -59,6 +60,7 @@ class ConfigUpdate(Schema):
     openai_api_key: str | None = None
     paperless_requests_per_second: float | None = None
     paperless_timeout_seconds: float | None = None
+    paperless_file_workers: int | None = None
     duplicate_threshold: float | None = None
     factor_weights: dict[str, FactorSetting] | None = None
     groups_per_page: int | None = None

@@ -48,6 +48,7 @@ class ConfigurationForm(forms.ModelForm):
             "sync_interval_minutes",
             "paperless_requests_per_second",
             "paperless_timeout_seconds",
+            "paperless_file_workers",
             "thumbnail_cache_mb",
         ]
         widgets = {

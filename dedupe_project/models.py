@@ -103,6 +103,13 @@ class Configuration(models.Model):
     paperless_timeout_seconds = models.FloatField(
         default=30, validators=[MinValueValidator(1), MaxValueValidator(300)]
     )
+    paperless_file_workers = models.PositiveIntegerField(
+        "Thumbnails fetched at once",
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(16)],
+        help_text="A first sync fetches a thumbnail per document: more at once is faster on a "
+        "strong Paperless, 1 is gentlest on a small one.",
+    )
     duplicate_threshold = models.FloatField(
         default=ScoringConfig().threshold,
         validators=[MinValueValidator(0.3), MaxValueValidator(1.0)],

@@ -981,7 +981,11 @@ def sync_job(ctx: JobContext) -> dict[str, Any]:
         cursor = new_cursor(state=state, full=full, now=timezone.now())
     else:
         logger.info("sync resumes", extra={"cursor": cursor})
-    workers = int(ctx.params.get("file_workers") or FILE_WORKERS)
+    from dedupe_project.models import Configuration
+
+    workers = int(
+        ctx.params.get("file_workers") or Configuration.objects.get_solo().paperless_file_workers
+    )
     with get_client() as client, frozen_heap():
         run = SyncRun(
             client=client,

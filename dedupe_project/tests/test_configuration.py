@@ -97,6 +97,7 @@ def _settings_post(**overrides):
         "sync_interval_minutes": "30",
         "paperless_requests_per_second": "0",
         "paperless_timeout_seconds": "30",
+        "paperless_file_workers": "4",
         "thumbnail_cache_mb": "512",
     }
     for name in FACTORS:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from documents import sync, thumbnails
 from documents.image_hashes import dhash_distance, hash_image
@@ -231,3 +232,24 @@ def test_the_pool_serves_a_page_per_seed_modulo_its_size_in_every_variant():
 def test_without_the_pool_every_seed_is_drawn():
     assert content.thumbnail(seed=5) == content.thumbnail_webp(seed=5)
     assert content.thumbnail(seed=5) != content.thumbnail(seed=1)
+
+
+def test_the_configured_number_of_thumbnails_is_fetched_at_once(paperless, run_sync, monkeypatch):
+    from dedupe_project.models import Configuration
+
+    pools: list[int] = []
+    real_pool = sync.ThreadPoolExecutor
+
+    def recording_pool(max_workers=None, **kwargs):
+        pools.append(max_workers)
+        return real_pool(max_workers=max_workers, **kwargs)
+
+    monkeypatch.setattr(sync, "ThreadPoolExecutor", recording_pool)
+    Configuration.objects.get_solo().apply({"paperless_file_workers": 7})
+    paperless.seed(documents=6)
+    job = run_sync()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert pools == [7]
+    assert Document.objects.filter(phash__isnull=False).count() == 6
+    with pytest.raises(ValidationError):
+        Configuration.objects.get_solo().apply({"paperless_file_workers": 17})

@@ -14,7 +14,8 @@ checkpoint:
 3. ``reconcile``: every id Paperless has (a ``fields=id`` listing, every run, incremental too) is
    merged with ours, both ascending, in constant memory. Ids we lack (a document restored from the
    trash keeps its old id; a delete and an add during paging can hide one) are fetched; ids
-   Paperless lacks are confirmed one by one with a detail request (404) before they are removed.
+   Paperless lacks are looked up directly (``id__in``, one page of 200 a request) and only those
+   it does not return are removed.
 4. ``files``: thumbnails (and metadata with the archive checksum where an archive exists) of new or
    changed documents, fetched concurrently by a bounded pool over the shared HTTP client; cached on
    disk with a size cap; dhash (16) and phash computed from them.
@@ -101,7 +102,6 @@ MAX_CONTENT_CHARS = 1_000_000
 MAX_TITLE_CHARS = 1024
 FILE_WORKERS = 4
 FILE_BATCH = 200
-CONFIRM_WORKERS = 4
 PAGE_RETRIES = 3
 CANCEL_CHECK_SECONDS = 0.5  # a page takes tens of milliseconds: ask for a cancel twice a second
 
@@ -626,20 +626,15 @@ class SyncRun:
         self.save_cursor(phase="files", files_after=0)
 
     def _confirm_gone(self, candidates: list[int]) -> list[int]:
-        """Ids Paperless really no longer has: a detail request for each answers 404."""
-
-        def missing(paperless_id: int) -> bool:
-            try:
-                self.client.get_document(paperless_id, fields=["id"])
-            except NotFound:
-                return True
-            return False
-
+        """Ids Paperless really no longer has (deleted, trashed, or no longer visible to the
+        token): looked up directly, 200 a request (``id__in``); an id not returned is gone. Each
+        request is a single page, so it cannot race with paging the way the id listing can (and
+        it is 200 times fewer requests than a detail GET each, for a library cleaned up in
+        Paperless)."""
         if not candidates:
             return []
-        with ThreadPoolExecutor(max_workers=CONFIRM_WORKERS) as pool:
-            answers = list(pool.map(missing, candidates))
-        return [pid for pid, gone in zip(candidates, answers, strict=True) if gone]
+        alive = {raw["id"] for raw in self.client.get_documents_by_ids(candidates, fields=["id"])}
+        return [pid for pid in candidates if pid not in alive]
 
     # --- files -----------------------------------------------------------------------------------
 

@@ -150,21 +150,29 @@ def test_deleted_documents_are_removed_on_an_incremental_sync(paperless, run_syn
 
 
 def test_a_missing_id_is_confirmed_before_removal(paperless, run_sync, monkeypatch):
-    """An id listing that races with changes can miss a live document: it is kept."""
+    """An id listing that races with changes can miss a live document: it is looked up by id
+    (``id__in``, one page) before anything is removed, and kept."""
     paperless.seed(documents=10)
     run_sync()
+    paperless.state.trash_document(7)  # really gone: removed after the same lookup
     original = fake_server._Routes.paginate
 
     def paginate_hiding_4(self, items, render, **kwargs):
-        if self.request.param("fields") == "id":
+        if self.request.param("fields") == "id" and self.request.param("id__in") is None:
             items = [d for d in items if d.id != 4]
         return original(self, items, render, **kwargs)
 
     monkeypatch.setattr(fake_server._Routes, "paginate", paginate_hiding_4)
+    paperless.requests.clear()
     job = run_sync()
-    assert "deleted" not in job.result
-    assert 4 in mirrored_ids()
-    assert paperless.requests_for(method="GET", path="/api/documents/4/")
+    assert job.result.get("deleted") == 1
+    assert 4 in mirrored_ids() and 7 not in mirrored_ids()
+    [lookup] = [
+        r
+        for r in paperless.requests_for(method="GET", path="/api/documents/")
+        if "id__in" in r.query
+    ]
+    assert sorted(map(int, lookup.query["id__in"][0].split(","))) == [4, 7]
 
 
 def test_document_restored_from_the_trash_comes_back(paperless, run_sync):

@@ -705,6 +705,18 @@ class SyncRun:
                 result.archive_checksum = str(meta.get("archive_checksum") or "")[:64]
                 result.original_size = _int_or_none(meta.get("original_size"))
                 result.archive_size = _int_or_none(meta.get("archive_size"))
+            checksum = result.original_checksum or row["original_checksum"]
+            if (
+                row["phash"] is not None
+                and checksum
+                and _etag_value(row["thumbnail_etag"]) == checksum
+            ):
+                # Paperless's thumbnail ETag is the original file's checksum: the same file, the
+                # same thumbnail. Asking would only get a 304 (a document tagged or edited in
+                # Paperless, or by our own dry run, changes ``modified`` but not the file). An
+                # evicted cache file is fetched again by the thumbnail view when a page wants it.
+                result.outcome = "thumbnails_unchanged"
+                return result
             cached = row["thumbnail_etag"] and row["phash"] is not None
             cached = cached and thumbnails.path_for(pid).exists()
             thumb = self.client.get_thumbnail(pid, etag=row["thumbnail_etag"] if cached else None)
@@ -724,7 +736,7 @@ class SyncRun:
             result.outcome = "thumbnails_unchanged"
             return result
         if not result.original_checksum and thumb.etag:
-            result.original_checksum = thumb.etag.strip('W/"')[:64]
+            result.original_checksum = _etag_value(thumb.etag)[:64]
         try:
             result.hashes = hash_image(thumb.content)
         except UndecodableImage as exc:
@@ -912,6 +924,11 @@ def _placeholder_row(paperless_id: int, error: str, now: datetime) -> DocumentRo
         now,
         now,
     )
+
+
+def _etag_value(etag: str) -> str:
+    """An ETag's opaque value: ``W/"abc"`` and ``"abc"`` are ``abc``."""
+    return etag.removeprefix("W/").strip('"')
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -165,11 +165,40 @@ def test_many_batches_are_all_fetched_hashed_and_cached(paperless, run_sync, sma
     assert len(thumb_requests(paperless)) == 23
 
 
-def test_unchanged_thumbnails_answer_304_and_keep_their_hashes(paperless, run_sync, small_batches):
+def test_a_document_edited_but_not_its_file_keeps_its_thumbnail_without_a_request(
+    paperless, run_sync, small_batches
+):
+    """Tagging in Paperless (or our own dry run) changes ``modified``, not the file: the stored
+    thumbnail's ETag is still the file's checksum, so the thumbnail is not even asked for. A
+    document whose file changed is fetched again."""
     paperless.seed(documents=9)
     assert run_sync().status == Job.Status.SUCCEEDED
     before = {d.paperless_id: (bytes(d.dhash), d.phash) for d in Document.objects.all()}
-    Document.objects.update(thumbnail_needed=True)
+    tag = paperless.state.add_tag("reviewed")
+    for document_id in (2, 3, 4):
+        paperless.state.documents[document_id].tags.append(tag["id"])
+        paperless.state.touch(paperless.state.documents[document_id])
+    replaced = paperless.state.documents[5]
+    replaced.blob_key, replaced._checksum = "a-new-scan", None  # a new file under the same id
+    paperless.state.touch(replaced)
+    paperless.requests.clear()
+    job = run_sync()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert job.result["thumbnails_unchanged"] == 3 and job.result["thumbnails"] == 1
+    assert [r.path for r in thumb_requests(paperless)] == ["/api/documents/5/thumb/"]
+    after = {d.paperless_id: (bytes(d.dhash), d.phash) for d in Document.objects.all()}
+    assert after == before
+    assert not Document.objects.filter(thumbnail_needed=True).exists()
+    assert Document.objects.get(paperless_id=2).tags.filter(name="reviewed").exists()
+
+
+def test_unchanged_thumbnails_answer_304_and_keep_their_hashes(paperless, run_sync, small_batches):
+    """When the mirrored checksum does not match the stored ETag, the thumbnail is asked for
+    with that ETag, and Paperless's 304 keeps the hashes."""
+    paperless.seed(documents=9)
+    assert run_sync().status == Job.Status.SUCCEEDED
+    before = {d.paperless_id: (bytes(d.dhash), d.phash) for d in Document.objects.all()}
+    Document.objects.update(thumbnail_needed=True, original_checksum="0" * 64)
     paperless.requests.clear()
     job = run_sync()
     assert job.status == Job.Status.SUCCEEDED, job.error

@@ -343,6 +343,7 @@ class SyncRun:
     page_size: int = PAGE_SIZE
     fetch_files: bool = True
     writer: PageWriter = field(default_factory=PageWriter)
+    listing_checksums: bool = False  # set from the cursor when the files phase starts
 
     def bump(self, name: str, by: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + by
@@ -454,6 +455,10 @@ class SyncRun:
                 else:
                     new_rows.append(_placeholder_row(pid, error, now))
                 continue
+            if values["original_checksum"] and not self.cursor.get("listing_checksums"):
+                # This server lists each file's checksum (``versions``, Paperless 3): the
+                # files phase may then trust a stored checksum (see ``_fetch_files``).
+                self.cursor["listing_checksums"] = True
             is_new = old is None
             modified_changed = is_new or old.modified != writer.modified_key(values["modified"])
             text_changed = is_new or old.text_fingerprint != values["text_fingerprint"]
@@ -645,6 +650,7 @@ class SyncRun:
         after = int(self.cursor.get("files_after") or 0)
         total = Document.objects.needing_thumbnail().filter(paperless_id__gt=after).count()
         cache = thumbnails.RunningCap()
+        self.listing_checksums = bool(self.cursor.get("listing_checksums"))
         done = 0
         queried = after
         pool = ThreadPoolExecutor(max_workers=self.file_workers)
@@ -705,7 +711,11 @@ class SyncRun:
                 result.archive_checksum = str(meta.get("archive_checksum") or "")[:64]
                 result.original_size = _int_or_none(meta.get("original_size"))
                 result.archive_size = _int_or_none(meta.get("archive_size"))
-            checksum = result.original_checksum or row["original_checksum"]
+            # A checksum proves the file unchanged only if it is current: fetched just now, or
+            # listed by a server that lists them (a Paperless 2.x listing has none, so the stored
+            # one may be older than the file).
+            listed = row["original_checksum"] if self.listing_checksums else ""
+            checksum = result.original_checksum or listed
             if (
                 row["phash"] is not None
                 and checksum

@@ -282,3 +282,33 @@ def test_the_configured_number_of_thumbnails_is_fetched_at_once(paperless, run_s
     assert Document.objects.filter(phash__isnull=False).count() == 6
     with pytest.raises(ValidationError):
         Configuration.objects.get_solo().apply({"paperless_file_workers": 17})
+
+
+def test_without_checksums_in_the_listing_a_changed_file_is_still_fetched(
+    paperless, run_sync, small_batches, monkeypatch
+):
+    """A server that sends no ``versions`` (Paperless 2.x) gives no checksum with the listing:
+    the stored one is old, so it proves nothing, and the thumbnail is asked for with its ETag."""
+    from tests.fake_paperless import server as fake_server
+
+    original = fake_server._Routes.render_document
+
+    def without_versions(self, document, **kwargs):
+        out = original(self, document, **kwargs)
+        out.pop("versions", None)
+        return out
+
+    monkeypatch.setattr(fake_server._Routes, "render_document", without_versions)
+    paperless.seed(documents=6)
+    assert run_sync().status == Job.Status.SUCCEEDED
+    replaced = paperless.state.documents[3]
+    old_hash = Document.objects.get(paperless_id=3).dhash
+    replaced.blob_key, replaced._checksum, replaced.image_seed = "a-new-scan", None, 999_999
+    paperless.state.touch(replaced)
+    paperless.requests.clear()
+    job = run_sync()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert "/api/documents/3/thumb/" in [r.path for r in thumb_requests(paperless)]
+    doc = Document.objects.get(paperless_id=3)
+    assert doc.original_checksum == replaced.checksum
+    assert bytes(doc.dhash) == hash_image(replaced.thumbnail).dhash != bytes(old_hash)

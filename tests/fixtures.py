@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,6 +77,49 @@ def database_url_for_subprocess() -> str:
     auth = f"{user}{password}@" if user else ""
     host = conf.get("HOST") or "127.0.0.1"
     return f"postgres://{auth}{host}:{conf.get('PORT') or 5432}/{conf['NAME']}"
+
+
+def kill_when(
+    args: list[str],
+    *,
+    ready: Callable[[], bool],
+    data_dir: Path,
+    env: dict[str, str] | None = None,
+    settle: float = 0.0,
+    timeout: float = 60,
+    poll: float = 0.05,
+) -> None:
+    """Run ``manage.py *args`` in its own process group on the test's database (``env`` added
+    to the environment), wait until ``ready()``, give it ``settle`` more seconds, then SIGKILL
+    the whole group, as a crash or a power cut would; asserts it died of the kill. The output
+    goes to ``data_dir/manage.log`` and is shown when the process ends early or never gets
+    ready."""
+    log = data_dir / "manage.log"
+    process = _spawn(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env={
+            **os.environ,
+            "DEDUPE_ENVIRONMENT": "development",
+            "DEDUPE_DATA_DIR": str(data_dir),
+            "DEDUPE_SECRET_KEY": settings.SECRET_KEY,
+            "DATABASE_URL": database_url_for_subprocess(),
+            **(env or {}),
+        },
+        log=log,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            assert process.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(poll)
+        time.sleep(settle)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == -signal.SIGKILL
 
 
 @dataclass

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from documents.models import Document, DocumentContent, SyncState
 from processing import jobs
 from processing.models import Job
-from tests.fixtures import ROOT, database_url_for_subprocess
+from tests.fixtures import kill_when
 
 
 def content_pages(paperless) -> list[int]:
@@ -42,37 +36,13 @@ def test_a_sync_killed_mid_page_resumes_after_the_last_committed_page(
     paperless.after_request(
         stall_the_next_page, method="GET", path="/api/documents/", page=3, once=False
     )
-    env = {
-        **os.environ,
-        "DEDUPE_ENVIRONMENT": "development",
-        "DEDUPE_DATA_DIR": str(tmp_path),
-        "DEDUPE_SECRET_KEY": settings.SECRET_KEY,
-        "DATABASE_URL": database_url_for_subprocess(),
-        "PAPERLESS_URL": paperless.url,
-        "PAPERLESS_API_TOKEN": paperless.token,
-    }
-    log = tmp_path / "sync.log"
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "sync", "--page-size", "10"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    kill_when(
+        ["sync", "--page-size", "10"],
+        ready=lambda: SyncState.objects.get_solo().cursor.get("page") == 3,
+        settle=0.3,  # the worker now waits for page 4, which the fake holds back
+        data_dir=tmp_path,
+        env={"PAPERLESS_URL": paperless.url, "PAPERLESS_API_TOKEN": paperless.token},
     )
-    try:
-        deadline = time.monotonic() + 60
-        while SyncState.objects.get_solo().cursor.get("page") != 3:
-            assert process.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.05)
-        time.sleep(0.3)  # the worker now waits for page 4, which the fake holds back
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == -signal.SIGKILL
     killed = Job.objects.get(kind=Job.Kind.SYNC)
     assert killed.status == Job.Status.RUNNING  # the dead worker could not say anything
     assert Document.objects.count() == 30  # pages 1-3 committed, page 4 not

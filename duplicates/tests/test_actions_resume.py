@@ -3,14 +3,8 @@ deleted twice, nothing is skipped, every deletion is in the audit log once."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import timedelta
 
-from django.conf import settings
 from django.utils import timezone
 
 from duplicates.actions import confirm_plan, create_plan
@@ -18,7 +12,7 @@ from duplicates.models import AuditEntry, Plan, PlanItem
 from duplicates.tests.test_actions import deletes, library, real_mode
 from processing import jobs
 from processing.models import Job
-from tests.fixtures import ROOT, database_url_for_subprocess
+from tests.fixtures import kill_when
 
 
 def test_a_killed_action_job_resumes_without_deleting_twice(
@@ -40,43 +34,15 @@ def test_a_killed_action_job_resumes_without_deleting_twice(
         stall_the_next_document, method="DELETE", path=f"/api/documents/{stalled.id}/"
     )
     job = confirm_plan(plan=plan, user=admin_user)
-    env = {
-        **os.environ,
-        "DEDUPE_ENVIRONMENT": "development",
-        "DEDUPE_DATA_DIR": str(tmp_path),
-        "DEDUPE_SECRET_KEY": settings.SECRET_KEY,
-        "DATABASE_URL": database_url_for_subprocess(),
-        "PAPERLESS_URL": paperless.url,
-        "PAPERLESS_API_TOKEN": paperless.token,
-    }
-    log = tmp_path / "worker.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "manage.py"),
-            "shell",
-            "-c",
-            f"from processing import jobs; jobs.execute({job.pk})",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    kill_when(
+        ["shell", "-c", f"from processing import jobs; jobs.execute({job.pk})"],
+        ready=lambda: plan.items.filter(
+            paperless_id=stalled.id, status=PlanItem.Status.DONE
+        ).exists(),
+        settle=0.3,  # now waiting for the held-back re-read
+        data_dir=tmp_path,
+        env={"PAPERLESS_URL": paperless.url, "PAPERLESS_API_TOKEN": paperless.token},
     )
-    try:
-        deadline = time.monotonic() + 60
-        while not plan.items.filter(paperless_id=stalled.id, status=PlanItem.Status.DONE).exists():
-            assert process.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.05)
-        time.sleep(0.3)  # now waiting for the held-back re-read
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == -signal.SIGKILL
     killed = Job.objects.get(pk=job.pk)
     assert killed.status == Job.Status.RUNNING  # the dead worker could not say anything
     assert sorted(deletes(paperless)) == sorted(f.id for f in fakes[1:4])

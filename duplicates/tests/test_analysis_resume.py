@@ -3,15 +3,9 @@ edges and groups as a run that was never stopped."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from duplicates import analysis
@@ -20,7 +14,7 @@ from duplicates.models import AnalysisStatus, DocumentSketch, DuplicateGroup, Pa
 from duplicates.tests.conftest import store_documents
 from processing import jobs
 from processing.models import Job
-from tests.fixtures import ROOT, database_url_for_subprocess
+from tests.fixtures import kill_when
 
 
 def outcome() -> tuple[dict, list]:
@@ -94,35 +88,18 @@ def test_a_library_changed_since_the_checkpoint_is_not_resumed(db, monkeypatch):
 
 def test_analysis_killed_for_real_resumes_from_its_cursor(transactional_db, tmp_path):
     store_documents(generate_corpus(seed=11, per_kind=3, background=60).docs)
-    env = {
-        **os.environ,
-        "DEDUPE_ENVIRONMENT": "development",
-        "DEDUPE_DATA_DIR": str(tmp_path),
-        "DEDUPE_SECRET_KEY": settings.SECRET_KEY,
-        "DATABASE_URL": database_url_for_subprocess(),
-    }
-    log = tmp_path / "dedupe.log"
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "dedupe", "--full", "--workers", "1",
-         "--sketch-batch", "10", "--score-batch", "3"],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            cursor = AnalysisStatus.objects.get_solo().cursor
-            if cursor.get("stage") == "score" and cursor.get("cursor", 0) >= 30:
-                break
-            assert process.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.02)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == -signal.SIGKILL
+
+    def scoring_past_30() -> bool:
+        cursor = AnalysisStatus.objects.get_solo().cursor
+        return cursor.get("stage") == "score" and cursor.get("cursor", 0) >= 30
+
+    kill_when(
+        ["dedupe", "--full", "--workers", "1", "--sketch-batch", "10", "--score-batch", "3"],
+        ready=scoring_past_30,
+        data_dir=tmp_path,
+        timeout=120,
+        poll=0.02,
+    )
     killed = Job.objects.get(kind=Job.Kind.ANALYSIS)
     assert killed.status == Job.Status.RUNNING  # the dead process could not say anything
     left = AnalysisStatus.objects.get_solo().cursor

@@ -31,6 +31,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from dedupe_project.benchmarking import peak_rss_mb
 from documents.paperless import root_checksum
 from documents.sync import DOCUMENT_FIELDS, FILE_WORKERS, PAGE_SIZE
 
@@ -76,20 +77,6 @@ def _busy_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def _maxrss_mb() -> float:
-    """This process's peak resident memory. Linux keeps ``ru_maxrss`` across ``exec``, so the
-    child would report at least the parent's size when it forked (386 MB after a 100k download
-    baseline); ``VmHWM`` belongs to the process's own address space."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _run_child(args: list[str], *, cwd: Path, env: dict[str, str]) -> dict[str, Any]:
@@ -386,7 +373,7 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0)
         settings.PAPERLESS_URL = options["paperless_url"]
         settings.PAPERLESS_API_TOKEN = TOKEN
-        rss_before = _maxrss_mb()
+        rss_before = peak_rss_mb()
         cpu_before = _cpu_seconds()
         ticks_before = _machine_ticks()
         started = time.perf_counter()
@@ -406,7 +393,7 @@ class Command(BaseCommand):
             "seconds": seconds,
             "phases": job.result.get("seconds", {}),
             "rss_before_mb": rss_before,
-            "maxrss_mb": _maxrss_mb(),
+            "maxrss_mb": peak_rss_mb(),
             "cpu_seconds": _cpu_seconds() - cpu_before,
             "machine_busy": _busy_share(ticks_before, _machine_ticks()),
             "rows": Document.objects.count(),

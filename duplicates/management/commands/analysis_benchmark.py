@@ -28,9 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from dedupe_project.benchmarking import peak_rss_mb
 
 
 def _children_peak_mb() -> float:
@@ -72,7 +70,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["child"]:
             result = getattr(self, f"_{options['child']}")(options)
-            result["peak_mb"] = round(_peak_mb(), 1)
+            result["peak_mb"] = round(peak_rss_mb(), 1)
             result["workers_peak_mb"] = round(_children_peak_mb(), 1)
             self.stdout.write(json.dumps(result))
             return

@@ -334,6 +334,12 @@ def parse_document(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
+def etag_value(etag: str) -> str:
+    """An ETag's opaque value: ``W/"abc"`` and ``"abc"`` are ``abc`` (for a thumbnail, the original
+    file's checksum)."""
+    return etag.removeprefix("W/").strip('"')
+
+
 def root_checksum(document: Mapping[str, Any]) -> str | None:
     """The original file's SHA-256: the ``versions`` entry with ``is_root`` (there is no top-level
     checksum field)."""

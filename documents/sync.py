@@ -64,6 +64,7 @@ from documents.paperless import (
     PermissionDenied,
     ServerError,
     Unreachable,
+    etag_value,
     root_checksum,
 )
 from documents.upsert import DocumentRow, PageWriter
@@ -719,7 +720,7 @@ class SyncRun:
             if (
                 row["phash"] is not None
                 and checksum
-                and _etag_value(row["thumbnail_etag"]) == checksum
+                and etag_value(row["thumbnail_etag"]) == checksum
             ):
                 # Paperless's thumbnail ETag is the original file's checksum: the same file, the
                 # same thumbnail. Asking would only get a 304 (a document tagged or edited in
@@ -746,7 +747,7 @@ class SyncRun:
             result.outcome = "thumbnails_unchanged"
             return result
         if not result.original_checksum and thumb.etag:
-            result.original_checksum = _etag_value(thumb.etag)[:64]
+            result.original_checksum = etag_value(thumb.etag)[:64]
         try:
             result.hashes = hash_image(thumb.content)
         except UndecodableImage as exc:
@@ -934,11 +935,6 @@ def _placeholder_row(paperless_id: int, error: str, now: datetime) -> DocumentRo
         now,
         now,
     )
-
-
-def _etag_value(etag: str) -> str:
-    """An ETag's opaque value: ``W/"abc"`` and ``"abc"`` are ``abc``."""
-    return etag.removeprefix("W/").strip('"')
 
 
 def _int_or_none(value: Any) -> int | None:

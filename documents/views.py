@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from documents import previews, thumbnails
 from documents.models import Correspondent, Document, DocumentType, SyncState, Tag
+from documents.paperless import etag_value
 from documents.sync import SyncAlreadyRunning, last_sync_job, start_sync
 
 PAGE_SIZE = 50
@@ -77,7 +78,7 @@ def document_thumbnail(request: HttpRequest, paperless_id: int) -> HttpResponse:
     document = get_object_or_404(
         Document.objects.only("paperless_id", "thumbnail_etag"), paperless_id=paperless_id
     )
-    etag = quote_etag(document.thumbnail_etag.strip('W/"')) if document.thumbnail_etag else None
+    etag = quote_etag(etag_value(document.thumbnail_etag)) if document.thumbnail_etag else None
     if etag and etag in request.headers.get("If-None-Match", ""):
         response: HttpResponse = HttpResponseNotModified()
     else:

@@ -9,16 +9,6 @@ import pytest
 
 from processing import jobs
 from processing.models import Job
-from tests.fake_paperless.server import FakePaperless
-
-
-@pytest.fixture
-def paperless(fake_paperless: FakePaperless, settings, tmp_path) -> FakePaperless:
-    """The fake Paperless, configured as this app's connection, with a private thumbnail cache."""
-    settings.PAPERLESS_URL = fake_paperless.url
-    settings.PAPERLESS_API_TOKEN = fake_paperless.token
-    settings.DATA_DIR = tmp_path
-    return fake_paperless
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from duplicates.analysis import run_analysis
 from duplicates.engine import DocFeatures
 from processing import jobs
 from processing.models import Job
-from tests.fake_paperless.server import FakePaperless
 
 
 def store_documents(features: Iterable[DocFeatures]) -> list[Document]:
@@ -116,11 +115,3 @@ def run_job(db) -> Callable[..., Job]:
         return jobs.run_inline(kind=kind, params=params)
 
     return run
-
-
-@pytest.fixture
-def paperless(fake_paperless: FakePaperless, settings, tmp_path) -> FakePaperless:
-    settings.PAPERLESS_URL = fake_paperless.url
-    settings.PAPERLESS_API_TOKEN = fake_paperless.token
-    settings.DATA_DIR = tmp_path
-    return fake_paperless

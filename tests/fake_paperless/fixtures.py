@@ -31,3 +31,13 @@ def fake_paperless(fake_paperless_server: FakePaperless) -> Iterator[FakePaperle
     fake_paperless_server.reset()
     yield fake_paperless_server
     fake_paperless_server.reset()
+
+
+@pytest.fixture
+def paperless(fake_paperless: FakePaperless, settings, tmp_path) -> FakePaperless:
+    """The fake Paperless, configured as this app's connection, with a private data directory
+    (thumbnail and preview caches)."""
+    settings.PAPERLESS_URL = fake_paperless.url
+    settings.PAPERLESS_API_TOKEN = fake_paperless.token
+    settings.DATA_DIR = tmp_path
+    return fake_paperless

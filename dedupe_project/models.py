@@ -1,4 +1,5 @@
-"""Project-wide models: the one DB-backed configuration, and per-user API tokens."""
+"""Project-wide models: the one DB-backed configuration, per-user API tokens, and the permissions
+the roles are made of (:class:`Access`)."""
 
 from __future__ import annotations
 
@@ -298,3 +299,27 @@ class ApiToken(models.Model):
         raw = "pdd_" + secrets.token_urlsafe(32)
         token = cls.objects.create(user=user, name=name, prefix=raw[:8], digest=cls.digest_of(raw))
         return token, raw
+
+
+class Access(models.Model):
+    """No table: the holder of the project's permissions, which the role groups are made of
+    (``dedupe_project/access.py`` says which route needs which, and which role has which)."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("view_library", "Read documents, groups, plans, jobs and the audit log"),
+            ("review_groups", "Decide duplicate groups"),
+            ("make_plans", "Make plans"),
+            ("confirm_plans", "Confirm plans"),
+            ("undo_dry_runs", "Undo dry runs"),
+            ("run_jobs", "Start, resume, cancel and interrupt jobs"),
+            ("change_settings", "Change the settings"),
+            ("manage_connection", "Set and test the Paperless connection"),
+            ("manage_api_tokens", "Issue and revoke API tokens"),
+            ("manage_users", "Manage accounts and roles"),
+        ]
+
+    def __str__(self) -> str:
+        return "Access"

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from dedupe_project.access import CONFIRM, PLAN, READ, UNDO, access
 from dedupe_project.api import ApiError, ErrorOut
 from duplicates import actions
 from duplicates.models import AuditEntry, Plan, PlanItem
@@ -140,6 +141,7 @@ def _plan_error(exc: actions.PlanError) -> ApiError:
 @plans_router.post(
     "", response={201: PlanOut, 422: ErrorOut}, summary="Make a plan and see what it would do"
 )
+@access(PLAN)
 def create(request: HttpRequest, payload: PlanIn) -> Status:
     """Nothing runs yet: the answer is the frozen plan (documents, the one kept per group, what
     happens to each); confirm it to run it. ``all_matching`` with ``filter`` (the groups list's
@@ -174,6 +176,7 @@ def create(request: HttpRequest, payload: PlanIn) -> Status:
 
 @plans_router.get("", response=list[PlanSummaryOut], summary="Confirmed plans, newest first")
 @paginate(LimitOffsetPagination)
+@access(READ)
 def list_plans(request: HttpRequest, dry_run: bool | None = None, status: str = "") -> Any:
     queryset = Plan.objects.history().select_related("confirmed_by")
     if dry_run is not None:
@@ -184,6 +187,7 @@ def list_plans(request: HttpRequest, dry_run: bool | None = None, status: str = 
 
 
 @plans_router.get("/{plan_id}", response={200: PlanOut, 404: ErrorOut}, summary="One plan")
+@access(READ)
 def get_plan(request: HttpRequest, plan_id: int) -> Plan:
     return get_object_or_404(Plan, pk=plan_id)
 
@@ -193,6 +197,7 @@ def get_plan(request: HttpRequest, plan_id: int) -> Plan:
     response={202: ConfirmOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="Confirm a plan: it runs once, as a job",
 )
+@access(CONFIRM)
 def confirm(request: HttpRequest, plan_id: int, payload: ConfirmIn | None = None) -> Status:
     """``dry_run`` can only make it safer (tag instead of delete); 409 if already confirmed."""
     plan = get_object_or_404(Plan, pk=plan_id)
@@ -215,6 +220,7 @@ def confirm(request: HttpRequest, plan_id: int, payload: ConfirmIn | None = None
     response={201: PlanOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="Make the plan that undoes a dry run (removes its tag); confirm it to run",
 )
+@access(UNDO)
 def undo(request: HttpRequest, plan_id: int) -> Status:
     plan = get_object_or_404(Plan, pk=plan_id)
     try:
@@ -226,6 +232,7 @@ def undo(request: HttpRequest, plan_id: int) -> Status:
 
 @audit_router.get("", response=list[AuditOut], summary="Every change made in Paperless")
 @paginate(LimitOffsetPagination)
+@access(READ)
 def audit_list(
     request: HttpRequest,
     action: str = "",

@@ -12,6 +12,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 
+from dedupe_project.access import READ, REVIEW, access
 from dedupe_project.api import ApiError, ErrorOut
 from duplicates import review
 from duplicates.models import DuplicateGroup
@@ -147,6 +148,7 @@ def _identifiers(paperless_id: int, report: review.IdentifierReport) -> dict[str
 
 
 @router.get("/{int:group_id}/compare", response={200: CompareOut, 404: ErrorOut})
+@access(READ)
 def compare(request: HttpRequest, group_id: int) -> dict[str, Any]:
     """Every pair's stored factors (labelled; the primary's pairs first, at most
     ``MAX_PAIRS``), and each member's dates, amounts and numbers against the primary's: shared,
@@ -181,6 +183,7 @@ def compare(request: HttpRequest, group_id: int) -> dict[str, Any]:
 
 
 @router.post("/{int:group_id}/primary", response={200: GroupStateOut, **ERRORS})
+@access(REVIEW)
 def set_primary(request: HttpRequest, group_id: int, payload: PrimaryIn) -> dict[str, Any]:
     """Make a member (by Paperless id) the primary, the document kept; re-analysis keeps it."""
     try:
@@ -193,6 +196,7 @@ def set_primary(request: HttpRequest, group_id: int, payload: PrimaryIn) -> dict
 @router.post(
     "/{int:group_id}/members/{int:document_id}/remove", response={200: GroupStateOut, **ERRORS}
 )
+@access(REVIEW)
 def remove_member(request: HttpRequest, group_id: int, document_id: int) -> dict[str, Any]:
     """Take a document (Paperless id) out of the group; no analysis puts it back with these."""
     try:
@@ -203,6 +207,7 @@ def remove_member(request: HttpRequest, group_id: int, document_id: int) -> dict
 
 
 @router.post("/{int:group_id}/not-duplicate", response={200: GroupStateOut, **ERRORS})
+@access(REVIEW)
 def group_not_duplicate(request: HttpRequest, group_id: int) -> dict[str, Any]:
     """Every pair of the group is "not duplicates"; the group is kept closed as the record."""
     review.set_status(
@@ -212,6 +217,7 @@ def group_not_duplicate(request: HttpRequest, group_id: int) -> dict[str, Any]:
 
 
 @router.post("/{int:group_id}/pairs/not-duplicate", response={200: GroupStateOut, **ERRORS})
+@access(REVIEW)
 def pair_not_duplicate(request: HttpRequest, group_id: int, payload: PairIn) -> dict[str, Any]:
     """Two members (Paperless ids ``a`` and ``b``) are not duplicates. A group of only these two
     is closed; a larger one is split by the next analysis."""
@@ -232,6 +238,7 @@ def pair_not_duplicate(request: HttpRequest, group_id: int, payload: PairIn) -> 
 
 
 @router.post("/{int:group_id}/status", response={200: GroupStateOut, **ERRORS})
+@access(REVIEW)
 def set_status(request: HttpRequest, group_id: int, payload: StatusIn) -> dict[str, Any]:
     """``new``, ``reviewed``, ``resolved`` or ``not_duplicate`` (which records every pair;
     leaving it takes those pair decisions back)."""

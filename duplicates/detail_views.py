@@ -12,13 +12,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from dedupe_project.access import READ, REVIEW, access
 from documents import previews
 from documents.connection import connection_settings
 from documents.models import Document
@@ -155,7 +155,7 @@ def detail_context(
     }
 
 
-@login_required
+@access(READ)
 @require_http_methods(["GET"])
 def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
     group = _load_group(group_id)
@@ -194,7 +194,7 @@ def _member_param(request: HttpRequest, name: str = "document") -> int:
     return value
 
 
-@login_required
+@access(REVIEW)
 @require_http_methods(["POST"])
 def set_primary(request: HttpRequest, group_id: int) -> HttpResponse:
     group = _load_group(group_id)
@@ -207,7 +207,7 @@ def set_primary(request: HttpRequest, group_id: int) -> HttpResponse:
     return _after_action(request, group_id)
 
 
-@login_required
+@access(REVIEW)
 @require_http_methods(["POST"])
 def remove_member(request: HttpRequest, group_id: int) -> HttpResponse:
     group = _load_group(group_id)
@@ -226,7 +226,7 @@ def remove_member(request: HttpRequest, group_id: int) -> HttpResponse:
     return _after_action(request, group_id)
 
 
-@login_required
+@access(REVIEW)
 @require_http_methods(["POST"])
 def pair_not_duplicate(request: HttpRequest, group_id: int) -> HttpResponse:
     group = _load_group(group_id)
@@ -248,7 +248,7 @@ def pair_not_duplicate(request: HttpRequest, group_id: int) -> HttpResponse:
     return _after_action(request, group_id)
 
 
-@login_required
+@access(REVIEW)
 @require_http_methods(["POST"])
 def set_status(request: HttpRequest, group_id: int) -> HttpResponse:
     group = _load_group(group_id)

@@ -20,7 +20,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import close_old_connections
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -91,10 +90,7 @@ def run_readiness() -> dict[str, str]:
     async def gather() -> list[Any]:
         return await asyncio.gather(*(check.get_result() for check in checks))
 
-    try:
-        results = asyncio.run(gather())
-    finally:
-        close_old_connections()
+    results = asyncio.run(gather())
     outcome = {}
     for check, result in zip(checks, results, strict=True):
         name = CHECK_NAMES.get(type(check).__name__, "paperless")

@@ -23,7 +23,7 @@ from dedupe_project.access import (
     assign_role,
 )
 from dedupe_project.forms import ApiTokenForm, ConfigurationForm, ConnectionForm, FirstAdminForm
-from dedupe_project.models import ApiToken, Configuration
+from dedupe_project.models import ApiToken, Configuration, normalise_url
 from dedupe_project.reanalysis import queue_rescore_if_changed, scoring_fingerprint
 from processing.models import Job
 
@@ -144,16 +144,25 @@ def connection_page(request: HttpRequest) -> HttpResponse:
     result = None
     if request.method == "POST" and form.is_valid():
         url = form.cleaned_data["url"]
-        token = form.cleaned_data["token"] or current.token
+        entered = form.cleaned_data["token"]
+        # The stored token is only sent to the URL it was saved with: another URL needs its own.
+        same_url = current.token and normalise_url(url) == normalise_url(current.url)
+        token = entered or (current.token if same_url else "")
         if not token:
-            form.add_error("token", "Enter the API token from your Paperless profile.")
+            form.add_error(
+                "token",
+                "Enter the API token from your Paperless profile."
+                if not current.token
+                else "Enter the API token for this URL: the stored one is only ever sent to "
+                f"{current.url}.",
+            )
         else:
             result = check_connection(url=url, token=token)
             if "save" in request.POST:
                 if result.ok:
                     changes = {"paperless_url": url}
-                    if form.cleaned_data["token"]:
-                        changes["paperless_token"] = form.cleaned_data["token"]
+                    if entered:
+                        changes["paperless_token"] = entered
                     config.apply(changes, user=request.user)
                     messages.success(request, "Connection saved.")
                     return redirect("connection")
@@ -163,6 +172,7 @@ def connection_page(request: HttpRequest) -> HttpResponse:
         "current": current,
         "result": result,
         "token_hint": config.secret_hint("paperless_token"),
+        "config": config,
     }
     template = "connection.html#connection-result" if request.htmx else "connection.html"
     return render(request, template, context)

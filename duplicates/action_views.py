@@ -74,6 +74,7 @@ def _plan_context(request: HttpRequest, plan: Plan) -> dict[str, Any]:
     return {
         "plan": plan,
         "preview": preview,
+        "shortfalls": actions.plan_shortfalls(plan) if plan.status == Plan.Status.DRAFT else [],
         "counts": counts,
         "acting": acting,
         "config_dry_run": config.dry_run,
@@ -107,7 +108,7 @@ def plan_create(request: HttpRequest) -> HttpResponse:
             group_id=_int(post.get("group")),
             tag_paperless_id=_int(post.get("tag")),
             dry_run=post.get("dry_run") == "1",
-            merge_metadata=post.get("merge_metadata") == "1",
+            merge_metadata=post.get("merge_metadata", "1") == "1",  # on unless asked off
         )
     except actions.PlanError as exc:
         if request.htmx:
@@ -154,7 +155,11 @@ def plan_confirm(request: HttpRequest, plan_id: int) -> HttpResponse:
             user=request.user,
             dry_run=dry_run,
             merge_metadata=post.get("merge_metadata") == "1",
+            accept_kept_has_less=post.get("accept_kept_has_less") == "1",
         )
+    except actions.KeptHasLess as exc:
+        messages.warning(request, str(exc))
+        status = exc.status
     except actions.PlanError as exc:
         messages.error(request, str(exc))
         status = exc.status

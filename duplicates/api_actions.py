@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from dedupe_project.access import CONFIRM, PLAN, READ, UNDO, access
@@ -39,12 +39,17 @@ class PlanIn(Schema):
     group: int | None = None
     tag: int | None = None
     dry_run: bool = False
-    merge_metadata: bool = False
+    merge_metadata: bool = True
 
 
 class ConfirmIn(Schema):
     dry_run: bool = False
     merge_metadata: bool | None = None
+    accept_kept_has_less: bool = Field(
+        default=False,
+        description="Confirm a deletion whose kept document has fewer pages or less text than "
+        "one it deletes (refused with 409 kept_has_less otherwise; the plan's items say where).",
+    )
 
 
 class PlanItemOut(Schema):
@@ -58,6 +63,21 @@ class PlanItemOut(Schema):
     kept_title: str
     status: str
     reason: str
+    shortfalls: list[str] = Field(
+        description="Where the kept document has less than this one (fewer pages, less text)."
+    )
+    carry_over: dict[str, Any] = Field(
+        description="What merging gives the kept document from this one (tags, notes, custom "
+        "fields, ASN), as the mirror knows it."
+    )
+
+    @staticmethod
+    def resolve_shortfalls(item: PlanItem) -> list[str]:
+        return list((item.data or {}).get("shortfalls", []))
+
+    @staticmethod
+    def resolve_carry_over(item: PlanItem) -> dict[str, Any]:
+        return dict((item.data or {}).get("carry", {}))
 
 
 class PlanSummaryOut(Schema):
@@ -208,6 +228,7 @@ def confirm(request: HttpRequest, plan_id: int, payload: ConfirmIn | None = None
             user=request.user,
             dry_run=payload.dry_run,
             merge_metadata=payload.merge_metadata,
+            accept_kept_has_less=payload.accept_kept_has_less,
         )
     except actions.PlanError as exc:
         raise _plan_error(exc) from exc

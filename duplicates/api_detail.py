@@ -19,7 +19,7 @@ from duplicates.models import DuplicateGroup
 
 router = Router()
 
-ERRORS = {404: ErrorOut, 422: ErrorOut}
+ERRORS = {404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class MemberOut(Schema):
@@ -35,6 +35,8 @@ class GroupStateOut(Schema):
     confidence: float
     primary_paperless_id: int | None
     primary_chosen: bool
+    kept_because: str
+    kept_has_less: list[str]
     members: list[MemberOut]
     removed: list[int]
 
@@ -106,7 +108,10 @@ def _not_a_member(exc: Exception) -> ApiError:
 
 
 def group_state(group: DuplicateGroup) -> dict[str, Any]:
+    kept = review.kept_explanation(group)
     return {
+        "kept_because": kept.summary if kept else "",
+        "kept_has_less": kept.shortfalls if kept else [],
         "id": group.pk,
         "status": group.status,
         "confidence": group.confidence,
@@ -206,6 +211,21 @@ def remove_member(request: HttpRequest, group_id: int, document_id: int) -> dict
     return group_state(_group(group_id))
 
 
+@router.post(
+    "/{int:group_id}/members/{int:document_id}/put-back", response={200: GroupStateOut, **ERRORS}
+)
+@access(REVIEW)
+def put_back(request: HttpRequest, group_id: int, document_id: int) -> dict[str, Any]:
+    """Undo "remove from group": the document (Paperless id) is an active member again."""
+    try:
+        review.put_back(_group(group_id), paperless_id=document_id, user=request.user)
+    except review.NotAMember as exc:
+        raise _not_a_member(exc) from exc
+    except review.CannotPutBack as exc:
+        raise ApiError(status=409, code="in_another_group", detail=str(exc)) from exc
+    return group_state(_group(group_id))
+
+
 @router.post("/{int:group_id}/not-duplicate", response={200: GroupStateOut, **ERRORS})
 @access(REVIEW)
 def group_not_duplicate(request: HttpRequest, group_id: int) -> dict[str, Any]:
@@ -219,8 +239,9 @@ def group_not_duplicate(request: HttpRequest, group_id: int) -> dict[str, Any]:
 @router.post("/{int:group_id}/pairs/not-duplicate", response={200: GroupStateOut, **ERRORS})
 @access(REVIEW)
 def pair_not_duplicate(request: HttpRequest, group_id: int, payload: PairIn) -> dict[str, Any]:
-    """Two members (Paperless ids ``a`` and ``b``) are not duplicates. A group of only these two
-    is closed; a larger one is split by the next analysis."""
+    """Two members (Paperless ids ``a`` and ``b``) are not duplicates, at once: a group of only
+    these two is closed; in a larger one the member the decision separates from the primary
+    leaves it (no plan deletes it as a duplicate of the kept document)."""
     try:
         review.mark_pair_not_duplicate(
             _group(group_id), a=payload.a, b=payload.b, user=request.user

@@ -113,3 +113,21 @@ def test_websocket_needs_the_read_permission(make_user, role, accepted):
     assert connected is accepted
     if not accepted:
         assert code == 4403
+
+
+def test_viewer_pages_offer_no_action_the_role_cannot_take(client, viewer_user, reviewer_user):
+    from duplicates.tests.groupfactory import make_group
+
+    group = make_group()
+    client.force_login(viewer_user)
+    detail = client.get(reverse("group-detail", args=[group.pk])).content.decode()
+    assert "Make primary" not in detail and "Remove from group" not in detail
+    assert "Delete in Paperless" not in detail and "Mark reviewed" not in detail
+    dashboard = client.get(reverse("dashboard")).content.decode()
+    assert "Sync now" not in dashboard and 'href="/settings/"' not in dashboard
+    assert "viewer" in dashboard  # the role next to the account name
+    client.force_login(reviewer_user)
+    detail = client.get(reverse("group-detail", args=[group.pk])).content.decode()
+    assert "Make primary" in detail and "Mark reviewed" in detail
+    dashboard = client.get(reverse("dashboard")).content.decode()
+    assert "Sync now" in dashboard and 'href="/settings/"' not in dashboard

@@ -680,17 +680,29 @@ def _finish_own_change(change: OwnChange, *, modified: datetime | None) -> None:
 
 
 def _refresh_mirror(raw: dict[str, Any]) -> None:
-    """Our change bumped ``modified`` (and tags): keep the mirror current so the next review's
-    snapshot is not mistaken for a change made by someone else."""
-    document = Document.objects.filter(paperless_id=raw["id"]).first()
-    if document is None:
-        return
+    """Our change bumped ``modified`` (and tags, the ASN, notes, custom fields): keep the mirror
+    current so the next review's snapshot is not mistaken for a change made by someone else.
+    One transaction: a kill leaves the row as it was or as Paperless has it, never half."""
     if raw.get("modified") is None:
         return
-    document.modified = raw["modified"]
-    document.save(update_fields=["modified"])
-    if "tags" in raw:
-        document.tags.set(Tag.objects.filter(paperless_id__in=raw["tags"]))
+    with transaction.atomic():
+        document = Document.objects.select_for_update().filter(paperless_id=raw["id"]).first()
+        if document is None:
+            return
+        document.modified = raw["modified"]
+        fields = ["modified"]
+        if "archive_serial_number" in raw:
+            document.archive_serial_number = raw["archive_serial_number"]
+            fields.append("archive_serial_number")
+        if isinstance(raw.get("custom_fields"), list):
+            document.custom_fields = raw["custom_fields"]
+            fields.append("custom_fields")
+        if isinstance(raw.get("notes"), list):
+            document.notes_count = len(raw["notes"])
+            fields.append("notes_count")
+        document.save(update_fields=fields)
+        if "tags" in raw:
+            document.tags.set(Tag.objects.filter(paperless_id__in=raw["tags"]))
 
 
 # --- execution ------------------------------------------------------------------------------------
@@ -755,6 +767,7 @@ class _Executor:
         done = plan.items.exclude(status=PlanItem.Status.PENDING).count()
         pending = list(plan.items.filter(status=PlanItem.Status.PENDING).order_by("position"))
         if pending and plan.touches_paperless:
+            self._reread_in_flight(pending)
             self._prepare_tag()
         real_delete_blocked = self._real_delete_blocked()
         for item in pending:
@@ -778,6 +791,24 @@ class _Executor:
                     message=f"{plan.get_action_display()}: {done} of {total}",
                 )
                 self.ctx.save_checkpoint({"plan": plan.pk, "position": item.position})
+
+    def _reread_in_flight(self, pending: list[PlanItem]) -> None:
+        """A job killed while acting on a document left it changed in Paperless (tagged, its ASN
+        moved, metadata merged into the kept one) but not in our mirror. Before going on, read
+        those documents again from Paperless and bring the mirror in line."""
+        assert self.client is not None
+        ids: list[int] = []
+        for item in pending:
+            if item.stage:
+                ids.append(item.paperless_id)
+                if self.plan.merge_metadata and item.kept_paperless_id is not None:
+                    ids.append(item.kept_paperless_id)
+        for paperless_id in dict.fromkeys(i for i in ids if i is not None):
+            try:
+                raw = self.client.get_document(paperless_id)
+            except NotFound:
+                continue  # gone (deleted just before the kill): the step itself finds out
+            _refresh_mirror(raw)
 
     def _real_delete_blocked(self) -> str:
         from dedupe_project.models import Configuration
@@ -1095,6 +1126,8 @@ class _Executor:
             after = self.client.get_document(item.paperless_id)
             _finish_own_change(change, modified=after.get("modified"))
             _refresh_mirror(after)
+        else:
+            _refresh_mirror(raw)  # tagged before a kill: the mirror may not know it yet
         kind = AuditEntry.Action.DRY_RUN_TAGGED if self.plan.dry_run else AuditEntry.Action.TAGGED
         with transaction.atomic():
             self._audit(item, kind, tag=tag_id, tag_name=self.plan.tag_name)
@@ -1109,6 +1142,7 @@ class _Executor:
             raise Skip("It is gone from Paperless (deleted or in the trash).") from None
         if tag_id not in (raw.get("tags") or []):
             if item.stage == PlanItem.Stage.ACTING:
+                _refresh_mirror(raw)
                 self._close(item, status=PlanItem.Status.DONE)  # removed before a crash
                 return
             raise Skip("The dry-run tag was already removed.")

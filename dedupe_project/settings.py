@@ -341,8 +341,17 @@ except ValueError as _exc:
     ) from None
 WEBHOOK_SECRET = env.str("DEDUPE_WEBHOOK_SECRET", default="")
 
-# A job whose worker has not reported for this long is considered dead.
-JOB_STALE_AFTER_SECONDS = env.int("DEDUPE_JOB_STALE_AFTER_SECONDS", default=300)
+# Every running job's worker touches its row every JOB_HEARTBEAT_SECONDS (a thread of its own,
+# whatever the job is doing); one silent for JOB_STALE_AFTER_SECONDS is dead: its job is marked
+# interrupted (by the scheduler every 15 s, and before a sync or analysis is started) and can be
+# resumed. A person may mark it interrupted as soon as three heartbeats were missed.
+JOB_HEARTBEAT_SECONDS = env.int("DEDUPE_JOB_HEARTBEAT_SECONDS", default=10)
+JOB_STALE_AFTER_SECONDS = env.int("DEDUPE_JOB_STALE_AFTER_SECONDS", default=45)
+if JOB_STALE_AFTER_SECONDS < 3 * JOB_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "DEDUPE_JOB_STALE_AFTER_SECONDS must be at least three heartbeats "
+        f"(3 x DEDUPE_JOB_HEARTBEAT_SECONDS = {3 * JOB_HEARTBEAT_SECONDS})."
+    )
 
 # --- Logging --------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("DEDUPE_LOG_LEVEL", default="INFO").upper()

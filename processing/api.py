@@ -35,6 +35,8 @@ class JobOut(Schema):
     duration_seconds: float | None
     attempts: int
     created_by: str | None
+    heartbeat_at: datetime | None
+    heartbeat_stopped: bool
 
     @staticmethod
     def resolve_duration_seconds(job: Job) -> float | None:
@@ -79,6 +81,25 @@ def resume_job(request: HttpRequest, job_id: int) -> Status:
             status=409, code="not_resumable", detail="Only interrupted or failed jobs can resume."
         )
     return Status(202, job)
+
+
+@router.post(
+    "/{int:job_id}/interrupt",
+    response={200: JobOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Mark a running job whose heartbeat stopped as interrupted (then resume it)",
+)
+@access(RUN_JOBS)
+def interrupt_job(request: HttpRequest, job_id: int) -> Job:
+    job = get_object_or_404(Job, pk=job_id)
+    if not Job.objects.interrupt_silent(job_id=job.pk, user=request.user):
+        raise ApiError(
+            status=409,
+            code="still_alive",
+            detail="Only a running job whose worker stopped sending heartbeats can be marked "
+            "interrupted.",
+        )
+    job.refresh_from_db()
+    return job
 
 
 @router.post("/{int:job_id}/cancel", response={200: JobOut, 404: ErrorOut})

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -54,6 +55,21 @@ def start_diagnostics(request: HttpRequest) -> HttpResponse:
 def resume_job(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=job_id)
     jobs.resume(job=job)
+    return redirect("job-detail", job_id=job.pk)
+
+
+@access(RUN_JOBS)
+@require_http_methods(["POST"])
+def interrupt_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Mark a running job whose heartbeat stopped as interrupted, so it can be resumed now."""
+    job = get_object_or_404(Job, pk=job_id)
+    if Job.objects.interrupt_silent(job_id=job.pk, user=request.user):
+        messages.success(request, "Marked interrupted: resume it to continue from its checkpoint.")
+    else:
+        messages.error(
+            request,
+            "Not marked: the job is not running, or its worker is still sending heartbeats.",
+        )
     return redirect("job-detail", job_id=job.pk)
 
 

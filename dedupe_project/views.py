@@ -181,12 +181,16 @@ def connection_page(request: HttpRequest) -> HttpResponse:
 @access(API_TOKENS)
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: HttpRequest) -> HttpResponse:
-    form = ApiTokenForm(request.POST or None)
+    """Admins issue tokens for any account (a script gets the role of the account it acts as)
+    and see and revoke every token."""
+    form = ApiTokenForm(request.POST or None, initial={"user": request.user.pk})
     new_token = None
     if request.method == "POST" and form.is_valid():
-        _, new_token = ApiToken.issue(user=request.user, name=form.cleaned_data["name"])
-        form = ApiTokenForm()
-    tokens = ApiToken.objects.filter(user=request.user)
+        _, new_token = ApiToken.issue(
+            user=form.cleaned_data["user"], name=form.cleaned_data["name"]
+        )
+        form = ApiTokenForm(initial={"user": request.user.pk})
+    tokens = ApiToken.objects.select_related("user")
     return render(
         request, "api_tokens.html", {"form": form, "tokens": tokens, "new_token": new_token}
     )
@@ -195,7 +199,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 @access(API_TOKENS)
 @require_http_methods(["POST"])
 def api_token_delete(request: HttpRequest, token_id: int) -> HttpResponse:
-    ApiToken.objects.filter(user=request.user, pk=token_id).delete()
+    ApiToken.objects.filter(pk=token_id).delete()
     messages.success(request, "Token revoked.")
     return redirect("api-tokens")
 

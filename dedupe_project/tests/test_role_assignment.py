@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
@@ -131,3 +133,29 @@ def test_viewer_pages_offer_no_action_the_role_cannot_take(client, viewer_user, 
     assert "Make primary" in detail and "Mark reviewed" in detail
     dashboard = client.get(reverse("dashboard")).content.decode()
     assert "Sync now" in dashboard and 'href="/settings/"' not in dashboard
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_admin_issues_a_token_for_a_reviewer_that_acts_with_the_reviewers_role(
+    auth_client, make_user, htmx
+):
+    from dedupe_project.models import ApiToken
+
+    rita = make_user("rita", role="reviewer")
+    response = auth_client.post(
+        reverse("api-tokens"),
+        {"name": "rita's script", "user": rita.pk},
+        headers={"HX-Request": "true"} if htmx else {},
+    )
+    assert response.status_code == 200
+    raw = re.search(r'class="secret">([^<]+)<', response.content.decode()).group(1)
+    assert ApiToken.objects.get(name="rita's script").user == rita
+    bearer = {"Authorization": f"Bearer {raw}"}
+    auth_client.logout()
+    assert auth_client.get("/api/groups", headers=bearer).status_code == 200
+    assert (
+        auth_client.patch(
+            "/api/config", data={}, content_type="application/json", headers=bearer
+        ).status_code
+        == 403
+    )

@@ -18,6 +18,7 @@ import datetime
 import hmac
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, JsonResponse
@@ -81,16 +82,13 @@ def readiness_checks() -> list[Any]:
 CHECK_NAMES = {"Database": "database", "Redis": "redis", "Cache": "cache"}
 
 
-def run_readiness() -> dict[str, str]:
-    """Each check's name and "ok" or what it found."""
+async def gather_readiness() -> dict[str, str]:
+    """Each check's name and "ok" or what it found (run on the event loop, as
+    django-health-check's own view does: its async checks must not be run from a sync view)."""
     from processing.diagnostics import instantiate_check
 
     checks = [instantiate_check(check) for check in readiness_checks()]
-
-    async def gather() -> list[Any]:
-        return await asyncio.gather(*(check.get_result() for check in checks))
-
-    results = asyncio.run(gather())
+    results = await asyncio.gather(*(check.get_result() for check in checks))
     outcome = {}
     for check, result in zip(checks, results, strict=True):
         name = CHECK_NAMES.get(type(check).__name__, "paperless")
@@ -109,11 +107,11 @@ def may_see_details(request: HttpRequest) -> bool:
 @access(PUBLIC)
 @never_cache
 @require_GET
-def readiness(request: HttpRequest) -> JsonResponse:
-    checks = run_readiness()
+async def readiness(request: HttpRequest) -> JsonResponse:
+    checks = await gather_readiness()
     ready = all(value == "ok" for value in checks.values())
     body: dict[str, Any] = {"status": "ok" if ready else "unavailable"}
-    if may_see_details(request):
+    if await sync_to_async(may_see_details)(request):
         body["checks"] = checks
     return JsonResponse(body, status=200 if ready else 503)
 

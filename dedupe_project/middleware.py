@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
 from dedupe_project.access import API_OPERATION, PUBLIC, role_label, rule_for
@@ -59,6 +59,10 @@ class AccessMiddleware:
             )
         if rule is PUBLIC or rule is API_OPERATION:
             return None
+        if not request.user.is_authenticated and request.path_info.startswith("/api/"):
+            refused = self._token_user(request)  # the API's own pages (schema, docs)
+            if refused is not None:
+                return refused
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if rule.allows(request.user):
@@ -66,3 +70,26 @@ class AccessMiddleware:
         return forbidden(
             request, detail=f"This needs the permission to: {rule.description}.", rule=rule.name
         )
+
+    @staticmethod
+    def _token_user(request: HttpRequest) -> HttpResponse | None:
+        """An API token on the API's pages that are not operations (the OpenAPI schema and
+        docs): the same token check, throttled the same way, as the operations."""
+        from dedupe_project.api import ApiError
+        from dedupe_project.models import ApiToken
+        from dedupe_project.throttling import token_attempt
+
+        scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not raw.strip():
+            return None
+        try:
+            with token_attempt(request) as attempt:
+                token = ApiToken.objects.authenticate(raw.strip())
+                attempt.succeeded = token is not None
+        except ApiError as exc:
+            return JsonResponse(
+                {"code": exc.code, "detail": exc.detail, "field_errors": {}}, status=exc.status
+            )
+        if token is not None:
+            request.user = token.user
+        return None

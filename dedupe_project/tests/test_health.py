@@ -49,3 +49,12 @@ def test_paperless_is_asked_once_for_many_health_checks(client, paperless):
     assert {answer.status_code for answer in answers} == {200}
     asked = paperless.requests_for(method="GET", path="/api/documents/")
     assert len(asked) == 1, [r.path for r in paperless.requests]
+
+
+def test_served_app_answers_ready_with_every_check_ok(live_app):
+    """Through daphne, as a container check sees it (the async checks run on the loop)."""
+    import httpx
+
+    anonymous = httpx.get(live_app.url + "/health/ready")
+    assert anonymous.status_code == 200, (anonymous.text, live_app.output())
+    assert anonymous.json() == {"status": "ok"}

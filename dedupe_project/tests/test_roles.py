@@ -161,7 +161,11 @@ def test_viewers_can_change_nothing():
 @pytest.fixture(autouse=True)
 def _no_dependency_checks(monkeypatch):
     """The readiness checks themselves are tested in test_health.py; here only who gets in."""
-    monkeypatch.setattr("dedupe_project.health.run_readiness", lambda: {"database": "ok"})
+
+    async def all_ok() -> dict[str, str]:
+        return {"database": "ok"}
+
+    monkeypatch.setattr("dedupe_project.health.gather_readiness", all_ok)
 
 
 @pytest.fixture
@@ -287,3 +291,12 @@ def test_public_routes_are_only_the_expected_ones():
         ["first-run", "login", "admin:login", "health-live", "health-ready", "metrics"]
         + [r.name for r in WEB_ROUTES if r.name.startswith("webhook")]
     )
+
+
+def test_api_schema_is_read_with_a_token_too(client, make_user):
+    _, raw = ApiToken.issue(user=make_user("schema-reader", role="viewer"), name="codegen")
+    answer = client.get("/api/openapi.json", headers={"Authorization": f"Bearer {raw}"})
+    assert answer.status_code == 200 and "paths" in answer.json()
+    assert client.get("/api/openapi.json").status_code == 302  # anonymous: log in first
+    wrong = client.get("/api/openapi.json", headers={"Authorization": "Bearer pdd_nope"})
+    assert wrong.status_code == 302

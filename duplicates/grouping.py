@@ -59,7 +59,8 @@ from duplicates.engine import (
     confidence,
 )
 from duplicates.engine import build_groups as engine_build_groups
-from duplicates.engine.primary import primary_key
+from duplicates.engine.primary import PrimaryFacts
+from duplicates.engine.primary import choose as choose_primary
 from duplicates.models import (
     AnalysisStatus,
     DuplicateGroup,
@@ -145,12 +146,12 @@ def ensure_scoring(*, scoring: ScoringConfig) -> int | None:
 # --- regrouping ------------------------------------------------------------------------------
 
 
-def _primary_keys(document_ids: Sequence[int]) -> dict[int, tuple]:
-    """The primary policy's sort key of each document (``duplicates/engine/primary.py``, with
-    the facts from the mirror: ``duplicates/keeping.py``), the lowest id winning ties."""
+def _primary_keys(document_ids: Sequence[int]) -> dict[int, PrimaryFacts]:
+    """What the primary policy (``duplicates/engine/primary.py``) looks at for each document,
+    from the mirror (``duplicates/keeping.py``); ``choose_primary`` picks among members."""
     from duplicates.keeping import facts_for
 
-    return {pk: (*primary_key(facts), -pk) for pk, facts in facts_for(document_ids).items()}
+    return facts_for(document_ids)
 
 
 StrongEdge = tuple[int, int, float]
@@ -173,7 +174,7 @@ def compute_groups(
     keys = _primary_keys(involved)
 
     def choose(members: Sequence[int]) -> int:
-        return max(members, key=lambda m: keys[m])
+        return choose_primary([keys[m] for m in members])
 
     placeholder = {doc_id: DocFeatures(id=doc_id) for doc_id in involved}
     return engine_build_groups(

@@ -613,6 +613,7 @@ def _edge_confidence(first: int | None, second: int) -> float | None:
 
 def _primary_by_policy(group: DuplicateGroup) -> None:
     """The policy's primary among the active members (not a person's choice)."""
+    from duplicates.engine.primary import choose
     from duplicates.grouping import _primary_keys
 
     active = list(group.members.filter(removed=False).values_list("document_id", flat=True))
@@ -620,8 +621,7 @@ def _primary_by_policy(group: DuplicateGroup) -> None:
         group.primary_id, group.primary_chosen = None, False
         group.save(update_fields=["primary", "primary_chosen"])
         return
-    keys = _primary_keys(active)
-    best = max(active, key=lambda pk: keys.get(pk, ()))
+    best = choose(list(_primary_keys(active).values()))
     group.choose_primary(best)
     group.primary_chosen = False
     group.save(update_fields=["primary_chosen"])
@@ -669,6 +669,7 @@ def reform_group(group: DuplicateGroup, *, user: object = None) -> Reformed:
     more, the group is closed as "not duplicates" (the record of the decision). The next
     analysis regroups the same way (the decisions are kept)."""
     from duplicates.engine import Decisions, DocFeatures, PairScore, build_groups
+    from duplicates.engine.primary import choose
     from duplicates.grouping import _primary_keys
 
     active = list(group.members.filter(removed=False).values_list("document_id", flat=True))
@@ -693,14 +694,14 @@ def reform_group(group: DuplicateGroup, *, user: object = None) -> Reformed:
         for index, a in enumerate(active)
         for b in active[index + 1 :]
     ]
-    keys = _primary_keys(active)
+    facts = _primary_keys(active)
     kept_primary = group.primary_id if group.primary_id in active else None
     groups = build_groups(
         edges,
         docs={pk: DocFeatures(id=pk) for pk in active},
         threshold=min((edge.confidence for edge in edges), default=0.0),
         decisions=Decisions(not_duplicate=decided, primaries={kept_primary} - {None}),
-        choose_primary=lambda members: max(members, key=lambda pk: keys.get(pk, ())),
+        choose_primary=lambda members: choose([facts[pk] for pk in members if pk in facts]),
     )
     if not groups:
         group.set_status(DuplicateGroup.Status.NOT_DUPLICATE, user=user)

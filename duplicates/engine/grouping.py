@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from .primary import PrimaryFacts, primary_key
+from .primary import choose as choose_by_policy
 from .types import Decisions, DocFeatures, DocId, Group, PairScore, id_sort_key
 
 
@@ -107,7 +108,7 @@ def _group(
     elif chosen in members:
         primary = chosen
     else:
-        primary = max(ordered, key=lambda m: (primary_quality(docs[m]), _invert(m)))
+        primary = choose_by_policy([primary_facts(docs[m]) for m in ordered])
     scores = {m: weights[frozenset((m, primary))] for m in ordered if m != primary}
     return Group(
         members=ordered,
@@ -115,10 +116,3 @@ def _group(
         confidence=round(min(scores.values()), 6),
         member_confidence=scores,
     )
-
-
-def _invert(doc_id: DocId) -> tuple:
-    """Ties go to the smallest id."""
-    if isinstance(doc_id, int | float):
-        return (-doc_id,)
-    return tuple(-ord(ch) for ch in str(doc_id))

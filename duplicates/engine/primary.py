@@ -3,7 +3,9 @@
 The policy, in order; the first criterion on which two documents differ decides:
 
 1. **most pages** (a 1-page extract never beats the 4-page scan it came from);
-2. **a text layer** (searchable text, from OCR or the file itself);
+2. **a text layer** (searchable text, from OCR or the file itself), and **the full text**: not
+   clearly less text than the fullest copy of the group (less than 90 % of it and at least 200
+   characters shorter: an extract, not OCR noise);
 3. **born digital** (a PDF with its own text, which Paperless keeps without an OCR'd archive
    copy, over a scan);
 4. **larger file** (a higher-resolution scan is the larger one);
@@ -69,37 +71,51 @@ def _added_key(value: date | datetime | None) -> float:
     return -float(value.toordinal() * 86400 - 62135596800)  # a date as midnight, same scale
 
 
+def clearly_less_text(mine: int, other: int) -> bool:
+    """``mine`` is clearly less text than ``other``: an extract, not OCR noise."""
+    return mine < other * LESS_TEXT_RATIO and other - mine >= LESS_TEXT_MIN_CHARS
+
+
 @dataclass(frozen=True, slots=True)
 class Criterion:
     name: str
-    key: Callable[[PrimaryFacts], Any]
+    key: Callable[[PrimaryFacts, int], Any]  # (facts, the longest text among the candidates)
     phrase: Callable[[PrimaryFacts], str]
 
 
 CRITERIA: tuple[Criterion, ...] = (
-    Criterion("pages", lambda f: f.page_count or 0, lambda f: _plural(f.page_count or 0, "page")),
-    Criterion("text", lambda f: f.text_length > 0, lambda f: "has a text layer"),
-    Criterion("born_digital", lambda f: f.born_digital, lambda f: "born digital, not a scan"),
-    Criterion("size", lambda f: f.size or 0, lambda f: f"larger file ({_size(f.size)})"),
-    Criterion("asn", lambda f: f.asn is not None, lambda f: f"has ASN {f.asn}"),
-    Criterion("tags", lambda f: f.tag_count, lambda f: _plural(f.tag_count, "tag")),
-    Criterion("notes", lambda f: f.note_count, lambda f: _plural(f.note_count, "note")),
+    Criterion(
+        "pages", lambda f, _: f.page_count or 0, lambda f: _plural(f.page_count or 0, "page")
+    ),
+    Criterion("text", lambda f, _: f.text_length > 0, lambda f: "has a text layer"),
+    Criterion(
+        "full_text",
+        lambda f, longest: not clearly_less_text(f.text_length, longest),
+        lambda f: f"more text ({f.text_length:,} characters)",
+    ),
+    Criterion("born_digital", lambda f, _: f.born_digital, lambda f: "born digital, not a scan"),
+    Criterion("size", lambda f, _: f.size or 0, lambda f: f"larger file ({_size(f.size)})"),
+    Criterion("asn", lambda f, _: f.asn is not None, lambda f: f"has ASN {f.asn}"),
+    Criterion("tags", lambda f, _: f.tag_count, lambda f: _plural(f.tag_count, "tag")),
+    Criterion("notes", lambda f, _: f.note_count, lambda f: _plural(f.note_count, "note")),
     Criterion(
         "custom_fields",
-        lambda f: f.custom_field_count,
+        lambda f, _: f.custom_field_count,
         lambda f: _plural(f.custom_field_count, "custom field"),
     ),
-    Criterion("added", lambda f: _added_key(f.added), lambda f: "added first"),
+    Criterion("added", lambda f, _: _added_key(f.added), lambda f: "added first"),
 )
 POLICY = (
-    "most pages, then a text layer, then born digital, then the larger file, then an ASN, "
-    "tags, notes and custom fields, then the one added first"
+    "most pages, then a text layer and the full text, then born digital, then the larger file, "
+    "then an ASN, tags, notes and custom fields, then the one added first"
 )
 
 
-def primary_key(facts: PrimaryFacts) -> tuple:
-    """Sort key, higher is better (ties: let the caller add the id)."""
-    return tuple(criterion.key(facts) for criterion in CRITERIA)
+def primary_key(facts: PrimaryFacts, *, longest_text: int | None = None) -> tuple:
+    """Sort key, higher is better, among candidates whose longest text is ``longest_text``
+    (default: this document's own; ties: let the caller add the id)."""
+    longest = facts.text_length if longest_text is None else longest_text
+    return tuple(criterion.key(facts, longest) for criterion in CRITERIA)
 
 
 def _id_key(doc_id: DocId) -> tuple:
@@ -108,13 +124,17 @@ def _id_key(doc_id: DocId) -> tuple:
 
 def choose(candidates: Sequence[PrimaryFacts]) -> DocId:
     """The document the policy keeps (ties: the lowest id)."""
-    return max(candidates, key=lambda f: (primary_key(f), _id_key(f.id))).id
+    longest = max((f.text_length for f in candidates), default=0)
+    return max(candidates, key=lambda f: (primary_key(f, longest_text=longest), _id_key(f.id))).id
 
 
-def deciding_criterion(kept: PrimaryFacts, other: PrimaryFacts) -> Criterion | None:
+def deciding_criterion(
+    kept: PrimaryFacts, other: PrimaryFacts, *, longest_text: int | None = None
+) -> Criterion | None:
     """The first criterion on which ``kept`` beats ``other`` (None: equal on every one)."""
+    longest = max(kept.text_length, other.text_length) if longest_text is None else longest_text
     for criterion in CRITERIA:
-        mine, theirs = criterion.key(kept), criterion.key(other)
+        mine, theirs = criterion.key(kept, longest), criterion.key(other, longest)
         if mine != theirs:
             return criterion if mine > theirs else None
     return None
@@ -124,7 +144,13 @@ def primary_reasons(kept: PrimaryFacts, others: Iterable[PrimaryFacts]) -> list[
     """Why ``kept`` beats each of ``others`` by the policy, in the policy's order, once each:
     ``["4 pages", "has a text layer"]``. Empty when it beats none of them (a tie broken by
     the id, or a person's choice against the policy)."""
-    deciding = {c.name for c in (deciding_criterion(kept, o) for o in others) if c is not None}
+    others = list(others)
+    longest = max((f.text_length for f in [kept, *others]), default=0)
+    deciding = {
+        c.name
+        for c in (deciding_criterion(kept, o, longest_text=longest) for o in others)
+        if c is not None
+    }
     return [criterion.phrase(kept) for criterion in CRITERIA if criterion.name in deciding]
 
 
@@ -137,10 +163,7 @@ def shortfalls(kept: PrimaryFacts, other: PrimaryFacts) -> list[str]:
             f"the kept #{kept.id} has {_plural(kept.page_count or 0, 'page')}, "
             f"#{other.id} has {other.page_count}"
         )
-    if (
-        kept.text_length < other.text_length * LESS_TEXT_RATIO
-        and other.text_length - kept.text_length >= LESS_TEXT_MIN_CHARS
-    ):
+    if clearly_less_text(kept.text_length, other.text_length):
         found.append(
             f"the kept #{kept.id} has {kept.text_length:,} characters of text, "
             f"#{other.id} has {other.text_length:,}"

@@ -154,6 +154,14 @@ def test_policy_prefers_pages_then_text_then_born_digital_then_size_then_metadat
     assert primary_reasons(full, [extract]) == ["4 pages"]
     no_text = PrimaryFacts(id=3, **{**base, "text_length": 0, "size": 9999})
     assert choose([no_text, extract]) == 1
+    # same pages: a third of the text loses to the full text, whatever else it has
+    partial = PrimaryFacts(id=12, born_digital=True, tag_count=5, **{**base, "text_length": 300})
+    assert choose([partial, extract]) == 1
+    assert primary_reasons(extract, [partial]) == ["more text (900 characters)"]
+    # OCR noise is not "more text": the larger scan wins over 3 % more characters
+    noisy = PrimaryFacts(id=13, **{**base, "text_length": 930})
+    bigger = PrimaryFacts(id=14, **{**base, "size": 9000})
+    assert choose([noisy, bigger]) == 14
     scan = PrimaryFacts(id=4, **{**base, "size": 5000})
     digital = PrimaryFacts(id=5, born_digital=True, **base)
     assert choose([scan, digital]) == 5

@@ -258,6 +258,7 @@ class Configuration(models.Model):
     ai_price_table = models.JSONField(
         "AI prices",
         default=default_ai_price_table,
+        blank=True,
         validators=[validate_ai_price_table],
         help_text="USD per million input and output tokens, per model.",
     )

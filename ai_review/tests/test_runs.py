@@ -182,9 +182,7 @@ def test_a_failed_document_can_be_retried(suggest, library, fake_openai):
     assert failed.attempts == 2
 
 
-def test_endpoint_failing_documents_in_a_row_stops_the_run_resumably(
-    library, fake_openai
-):
+def test_endpoint_failing_documents_in_a_row_stops_the_run_resumably(library, fake_openai):
     Configuration.objects.get_solo().apply({"ai_max_retries": 0})
     documents = [library.ids["invoice"], library.ids["letter"]]
     fake_openai.fail_next(2, status=503)
@@ -328,7 +326,9 @@ def test_key_is_only_sent_to_the_url_it_was_entered_for(library, fake_openai):
     run_job(start_run(run=run))
     headers = [r.headers.get("authorization") for r in fake_openai.completions()]
     assert headers and all(h == "Bearer no-key" for h in headers)
-    assert not any(Configuration.objects.get_solo().get_secret("openai_api_key") in h for h in headers)
+    assert not any(
+        Configuration.objects.get_solo().get_secret("openai_api_key") in h for h in headers
+    )
     # Entering it again for the new URL binds it there.
     config.apply({"openai_api_key": "sk-fake-openai-key-0123456789"})
     assert ai_settings().key == "sk-fake-openai-key-0123456789"

@@ -3,6 +3,7 @@ what is sent, what comes back, and every way the endpoint can misbehave."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from decimal import Decimal
 
@@ -263,7 +264,7 @@ def test_budget_stops_the_run_cleanly_before_overspending(library, fake_openai):
 def test_a_used_up_budget_refuses_to_start(library, fake_openai):
     Configuration.objects.get_solo().apply({"ai_monthly_budget": Decimal("0")})
     run = create_run(selection=Selection(tag=library.objects["inbox"]))
-    with pytest.raises(RunError, match="budget .* is used up"):
+    with pytest.raises(RunError, match=r"budget .* is used up"):
         start_run(run=run)
     assert not fake_openai.completions()
 
@@ -272,7 +273,7 @@ def test_a_model_without_price_needs_one_when_there_is_a_budget(library, fake_op
     Configuration.objects.get_solo().apply({"ai_model": "llama3.1:8b", "ai_price_table": {}})
     run = create_run(selection=Selection(tag=library.objects["inbox"]))
     assert run.estimate["price_known"] is False
-    with pytest.raises(RunError, match="no price for the model 'llama3.1:8b'"):
+    with pytest.raises(RunError, match=r"no price for the model 'llama3\.1:8b'"):
         start_run(run=run)
     Configuration.objects.get_solo().apply({"ai_monthly_budget": None})
     run_job(start_run(run=run))
@@ -340,7 +341,7 @@ def test_requests_per_minute_spaces_requests_including_retries(suggest, library,
     suggest()
     times = [r.time for r in fake_openai.completions()]
     assert len(times) == 3
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.18
 
 

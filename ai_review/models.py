@@ -67,6 +67,18 @@ class ReviewRun(models.Model):
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
 
+    LEFT_OUT = {
+        "protected": "with a protected tag",
+        "no_text": "without text",
+        "suggested_before": "suggested before",
+        "over_limit": "over the per-run limit",
+    }
+
+    def left_out(self) -> list[str]:
+        """Why matching documents are not in the run, as phrases ("2 with a protected tag")."""
+        counts = self.selection.get("left_out") or {}
+        return [f"{n} {self.LEFT_OUT.get(why, why)}" for why, n in counts.items()]
+
     @property
     def price_known(self) -> bool:
         return self.price_input is not None and self.price_output is not None

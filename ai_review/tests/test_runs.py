@@ -358,3 +358,17 @@ def test_queue_for_review_sends_new_documents_only_when_switched_on(library, fak
     assert run.status == ReviewRun.Status.DONE
     # Documents already suggested, or protected, make no new run (and raise nothing).
     assert queue_for_review(document_ids=ids) is None
+
+
+def test_tokens_and_cost_are_on_metrics_per_month_and_last_run(client, suggest, library):
+    run = suggest()
+    usage = run.usage()
+    text = client.get("/metrics").content.decode()
+    assert f'dedupe_ai_month_tokens{{kind="prompt"}} {float(usage["prompt_tokens"])}' in text
+    assert (
+        f'dedupe_ai_tokens_total{{kind="completion"}} {float(usage["completion_tokens"])}' in text
+    )
+    assert f'dedupe_ai_last_run_tokens{{kind="prompt",run="{run.pk}"}}' in text
+    assert "dedupe_ai_month_budget_usd 5.0" in text
+    assert 'dedupe_ai_suggestions{status="done"} 2.0' in text
+    assert f"dedupe_ai_month_cost_usd {float(usage['cost'])}" in text

@@ -5,5 +5,6 @@ defaults for the settings are in tests/settings.py."""
 pytest_plugins = [
     "tests.fake_paperless.fixtures",
     "tests.fake_openai.fixtures",
+    "tests.ai_review_fixtures",
     "tests.fixtures",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ai_review.models import ApplyPlan, FieldSuggestion, ReviewRun
-from ai_review.tests.conftest import run_job
+from tests.ai_review_fixtures import run_job
 
 pytestmark = pytest.mark.django_db
 JSON = "application/json"

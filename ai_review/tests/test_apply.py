@@ -10,11 +10,11 @@ import pytest
 from ai_review.apply import ApplyError, create_apply_plan, create_revert_plan, retry_failed
 from ai_review.models import ApplyItem, ApplyPlan, FieldSuggestion, Suggestion
 from ai_review.review import decide
-from ai_review.tests.conftest import run_job
 from duplicates.actions import is_own_change
 from duplicates.models import AuditEntry
 from processing import jobs
 from processing.models import Job
+from tests.ai_review_fixtures import run_job
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,9 @@ import pytest
 from ai_review.models import ApiCall, FieldSuggestion, ReviewRun, Suggestion
 from ai_review.runs import RunError, create_run, queue_for_review, retry_failed, start_run
 from ai_review.selection import Selection
-from ai_review.tests.conftest import run_job
 from dedupe_project.models import Configuration
 from processing.models import Job
+from tests.ai_review_fixtures import run_job
 
 pytestmark = pytest.mark.django_db
 

@@ -12,10 +12,10 @@ from django.urls import reverse
 from ai_review.models import ApplyPlan, ReviewRun, Suggestion
 from ai_review.runs import create_run, start_run
 from ai_review.selection import Selection
-from ai_review.tests.conftest import run_job
 from dedupe_project.logging import build_logging_config
 from dedupe_project.models import Configuration
 from processing.models import Job
+from tests.ai_review_fixtures import run_job
 
 pytestmark = pytest.mark.django_db
 SECRET = "sk-proj-SECRET-never-shown-0123456789abcdef"

@@ -166,7 +166,7 @@ def test_apply_page_confirms_and_audit_offers_revert(auth_client, done_run, appl
     auth_client.post(reverse("ai-plan-confirm", args=[plan.pk]))
     plan.refresh_from_db()
     assert plan.status == ApplyPlan.Status.QUEUED
-    from ai_review.tests.conftest import run_job
+    from tests.ai_review_fixtures import run_job
 
     run_job(plan.job)
     audit = auth_client.get(reverse("audit")).content.decode()

@@ -1,4 +1,5 @@
-"""Fixtures for AI review: a small library in the fake Paperless (mirrored by a real sync), the
+"""Fixtures for AI review (loaded by ``pytest_plugins``, for ai_review/tests and the browser
+tests): a small library in the fake Paperless (mirrored by a real sync), the
 app pointed at the fake OpenAI-compatible endpoint, and runs and plans carried out as the worker
 does."""
 

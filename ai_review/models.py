@@ -234,7 +234,8 @@ class ApiCallQuerySet(models.QuerySet["ApiCall"]):
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
-            "cost": row["sum_cost"] or Decimal(0),
+            # SQLite sums decimals as floats: back to the ledger's six places.
+            "cost": Decimal(str(row["sum_cost"] or 0)).quantize(Decimal("0.000001")),
             "calls": row["calls"],
             "unpriced_calls": row["unpriced"],
         }

@@ -39,7 +39,14 @@ from ai_review.models import ApiCall, FieldSuggestion, ReviewRun, Suggestion
 from ai_review.selection import Selection, choose, protected_tag_ids
 from ai_review.truncation import excerpt
 from documents.connection import ConnectionNotConfigured, get_client
-from documents.models import Correspondent, CustomField, Document, DocumentType, Tag
+from documents.models import (
+    Correspondent,
+    CustomField,
+    Document,
+    DocumentContent,
+    DocumentType,
+    Tag,
+)
 from documents.paperless import (
     AuthenticationError,
     NotFound,
@@ -169,10 +176,21 @@ def _prompt_overhead(ai: AiSettings, vocabulary: prompt.Vocabulary) -> int:
 
 
 def estimate_for(documents: list[Document], *, ai: AiSettings) -> budget.Estimate:
+    """The estimate: each document's prompt as it will be sent (its text cut the same way),
+    from the mirror's texts."""
     ratio, _ = budget.chars_per_token(ai.model)
     overhead = _prompt_overhead(ai, vocabulary_from_mirror())
-    text_cap = int(ai.max_input_tokens * ratio)
-    chars = [overhead + 200 + min(d.content_length, text_cap) for d in documents]
+    chars = []
+    for start in range(0, len(documents), 500):
+        chunk = documents[start : start + 500]
+        texts = dict(
+            DocumentContent.objects.filter(document__in=chunk).values_list("document_id", "text")
+        )
+        for document in chunk:
+            cut = excerpt(
+                texts.get(document.pk, ""), max_tokens=ai.max_input_tokens, chars_per_token=ratio
+            )
+            chars.append(overhead + 200 + len(cut.text))
     return budget.estimate(
         prompt_chars=chars,
         model=ai.model,

@@ -20,7 +20,7 @@ def existing_accounts_get_roles(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("dedupe_project", "0003_paperless_file_workers"),
+        ("dedupe_project", "0004_ai_review_settings"),
     ]
 
     operations = [

@@ -11,7 +11,7 @@ def bind_stored_token_to_its_url(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dedupe_project", "0004_roles"),
+        ("dedupe_project", "0005_roles"),
     ]
 
     operations = [

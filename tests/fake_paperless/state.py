@@ -12,6 +12,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from tests.fake_paperless import content
 
@@ -48,6 +49,9 @@ class FakeDocument:
     notes: list[dict] = field(default_factory=list)
     custom_fields: list[dict] = field(default_factory=list)
     deleted_at: datetime | None = None
+    # real files (the labelled corpus): served as they are instead of the generated stand-ins
+    original_override: bytes | None = None
+    thumbnail_override: bytes | None = None
     _checksum: str | None = None
 
     @property
@@ -64,6 +68,8 @@ class FakeDocument:
 
     @property
     def original(self) -> bytes:
+        if self.original_override is not None:
+            return self.original_override
         return content.original_bytes(
             blob_key=self.blob_key or f"doc-{self.id}",
             text=self.content,
@@ -91,6 +97,8 @@ class FakeDocument:
 
     @property
     def thumbnail(self) -> bytes:
+        if self.thumbnail_override is not None:
+            return self.thumbnail_override
         return content.thumbnail(seed=self.image_seed, variant=self.image_variant)
 
 
@@ -284,6 +292,41 @@ class FakeState:
             return note
 
     # --- seeding ---------------------------------------------------------------------------------
+
+    def seed_corpus(self, rows: list[dict], *, cache: Path) -> dict[int, int]:
+        """Documents of the labelled real-OCR corpus (``duplicates.evaluation``): their text,
+        metadata, real file and Paperless-style thumbnail from the corpus ``cache``. Returns
+        corpus id -> Paperless id."""
+        names: dict[tuple[str, str], int] = {}
+
+        def object_id(kind: str, name: str | None) -> int | None:
+            if not name:
+                return None
+            if (kind, name) not in names:
+                names[(kind, name)] = self.add_object(kind, name=name)["id"]
+            return names[(kind, name)]
+
+        ids = {}
+        for row in rows:
+            folder = cache / row["recipe"]
+            original = next(folder.glob("original.*")).read_bytes()
+            added = datetime.fromisoformat(row["added"]).replace(tzinfo=UTC)
+            document = self.add_document(
+                title=row["title"],
+                content=row["content"],
+                original_override=original,
+                thumbnail_override=(folder / "thumbnail.webp").read_bytes(),
+                mime_type=row["mime_type"],
+                original_file_name=row["original_file_name"],
+                page_count=row["page_count"],
+                created=date.fromisoformat(row["created"]),
+                added=added,
+                modified=added,
+                correspondent=object_id("correspondents", row.get("correspondent")),
+                document_type=object_id("document_types", row.get("document_type")),
+            )
+            ids[row["id"]] = document.id
+        return ids
 
     def seed(
         self,

@@ -13,10 +13,13 @@ from duplicates.models import DuplicateGroup, GroupMember, PairEdge
 
 _ids = itertools.count(1000)
 
+# the factors of a rescan of a one-page letter, as the engine stores them
 STRONG = {
-    "text_reliable": 1.0, "length_ratio": 1.0, "jaccard": 0.9, "fuzzy": 0.97,
-    "containment": 0.95, "correspondent": 1.0, "document_type": 1.0, "created": 1.0,
-    "title": 1.0, "page_count": 1.0, "size": 1.0, "filename": 0.8, "image": 0.9,
+    "text_reliable": 1.0, "length_ratio": 1.0, "jaccard": 0.9, "fuzzy": 0.97, "characters": 0.96,
+    "containment": 0.95, "words": 0, "words_rate": 0.0, "correspondent": 1.0,
+    "document_type": 1.0, "created": 1.0, "title": 1.0, "page_count": 1.0, "size": 1.0,
+    "filename": 0.8, "image": 0.9, "tokens": 220, "id_exact": 6, "id_near": 0,
+    "id_conflicts": 0, "id_versions": 0, "id_agreement": 1.0, "discriminative": 1.0,
 }  # fmt: skip
 
 

@@ -55,8 +55,9 @@ def test_removed_members_and_the_chosen_primary_are_not_counted(library):
 
 
 def test_histogram_counts_open_groups_per_bin(db):
-    for fuzzy in (0.97, 0.97, 0.9):
-        make_group(pair_factors=[factors(fuzzy=fuzzy)])
+    weaker = factors(characters=0.75, image=0.55, id_conflicts=1, id_agreement=0.85, page_count=0.5)
+    for pair in (factors(), factors(fuzzy=0.97), weaker):  # ~1.0, ~1.0, ~0.9
+        make_group(pair_factors=[pair])
     make_group(status=DuplicateGroup.Status.RESOLVED)
 
     bins = confidence_histogram()

@@ -11,10 +11,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
+from pydantic import create_model, field_validator
 
-from dedupe_project.api import ApiError, ErrorOut, django_field_errors
-from dedupe_project.models import Configuration
+from dedupe_project.api import ApiError, ErrorOut, InputSchema, django_field_errors
+from dedupe_project.models import FACTORS, MAX_FACTOR_WEIGHT, Configuration
 from dedupe_project.reanalysis import queue_rescore_if_changed, scoring_fingerprint
 
 router = Router()
@@ -52,23 +53,63 @@ class ConfigOut(ConfigDefaultsOut):
     updated_at: datetime | None = None
 
 
-class ConfigUpdate(Schema):
-    """Any subset of the settings. Secrets are write-only; send an empty string to clear one."""
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
 
-    paperless_url: str | None = None
-    paperless_token: str | None = None
-    openai_api_key: str | None = None
-    paperless_requests_per_second: float | None = None
-    paperless_timeout_seconds: float | None = None
-    paperless_file_workers: int | None = None
-    duplicate_threshold: float | None = None
-    factor_weights: dict[str, FactorSetting] | None = None
-    groups_per_page: int | None = None
-    dry_run: bool | None = None
-    dry_run_tag_name: str | None = None
-    dry_run_tag_id: int | None = None
-    sync_interval_minutes: int | None = None
-    thumbnail_cache_mb: int | None = None
+
+def optional(*, json_schema_extra: dict[str, Any] | None = None, **constraints: Any) -> Any:
+    """A field that may be left out, but not sent as ``null``."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        _no_default(schema)
+        schema.update(json_schema_extra or {})
+
+    return Field(None, json_schema_extra=extra, **constraints)
+
+
+class FactorSettingIn(InputSchema):
+    weight: float = Field(ge=0, le=MAX_FACTOR_WEIGHT)
+    enabled: bool
+
+
+FactorWeightsIn = create_model(
+    "FactorWeightsIn",
+    __base__=InputSchema,
+    __doc__="Any of the factors; the ones left out keep their current setting.",
+    **{name: (FactorSettingIn, optional(description=label)) for name, label in FACTORS.items()},
+)
+
+
+class ConfigUpdate(InputSchema):
+    """Any subset of the settings. Secrets are write-only; send an empty string to clear one.
+    Ranges are the settings page's; ``dry_run_tag_id`` takes ``null`` (no tag chosen yet)."""
+
+    @field_validator("sync_interval_minutes")
+    @classmethod
+    def _five_minutes_at_least(cls, value: int) -> int:
+        if 1 <= value <= 4:
+            raise ValueError("Sync every 5 to 10080 minutes, or 0 to turn it off.")
+        return value
+
+    paperless_url: str = optional(max_length=500)
+    paperless_token: str = optional(max_length=1000)
+    openai_api_key: str = optional(max_length=1000)
+    paperless_requests_per_second: float = optional(ge=0, le=100)
+    paperless_timeout_seconds: float = optional(ge=1, le=300)
+    paperless_file_workers: int = optional(ge=1, le=16)
+    duplicate_threshold: float = optional(ge=0.3, le=1.0)
+    factor_weights: FactorWeightsIn = optional()
+    groups_per_page: int = optional(ge=10, le=500)
+    dry_run: bool = optional()
+    dry_run_tag_name: str = optional(min_length=1, max_length=128)
+    dry_run_tag_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    sync_interval_minutes: int = optional(
+        ge=0,
+        le=10080,
+        description="Minutes between scheduled syncs, 5 to 10080 (a week); 0 turns it off.",
+        json_schema_extra={"not": {"minimum": 1, "maximum": 4}},
+    )
+    thumbnail_cache_mb: int = optional(ge=16, le=100_000)
 
 
 class ValidationOut(Schema):
@@ -76,8 +117,12 @@ class ValidationOut(Schema):
     field_errors: dict[str, list[str]]
 
 
-def _changes(payload: ConfigUpdate) -> dict[str, Any]:
-    return payload.model_dump(exclude_unset=True)
+def _changes(payload: ConfigUpdate, *, config: Configuration) -> dict[str, Any]:
+    """What was sent; factor weights sent for some factors keep the others as they are."""
+    changes = payload.model_dump(exclude_unset=True)
+    if "factor_weights" in changes:
+        changes["factor_weights"] = {**config.factor_weights, **changes["factor_weights"]}
+    return changes
 
 
 @router.get("", response=ConfigOut, summary="The whole configuration")
@@ -91,7 +136,17 @@ def get_config(request: HttpRequest) -> dict[str, Any]:
 def update_config(request: HttpRequest, payload: ConfigUpdate) -> dict[str, Any]:
     config = Configuration.objects.get_solo()
     before = scoring_fingerprint(config)
-    config.apply(_changes(payload), user=request.user)
+    try:
+        config.apply(_changes(payload, config=config), user=request.user)
+    except ValidationError as exc:
+        # Each value has its schema's type and range; what is left is a rule beyond the schema:
+        # a tag Paperless does not have, no content factor left on, a URL the guard refuses.
+        raise ApiError(
+            status=422,
+            code="invalid_settings",
+            detail="These settings cannot be saved.",
+            field_errors=django_field_errors(exc),
+        ) from exc
     queue_rescore_if_changed(before=before, config=config, user=request.user)
     return config.as_dict()
 
@@ -119,14 +174,14 @@ def config_defaults(request: HttpRequest) -> dict[str, Any]:
 def validate_config(request: HttpRequest, payload: ConfigUpdate) -> dict[str, Any]:
     config = Configuration.objects.get_solo()
     try:
-        config.apply(_changes(payload), user=request.user, save=False)
+        config.apply(_changes(payload, config=config), user=request.user, save=False)
     except ValidationError as exc:
         return {"valid": False, "field_errors": django_field_errors(exc)}
     return {"valid": True, "field_errors": {}}
 
 
-class DryRunTagIn(Schema):
-    name: str
+class DryRunTagIn(InputSchema):
+    name: str = Field(min_length=1, max_length=128)
 
 
 @router.post(
@@ -156,9 +211,9 @@ def set_dry_run_tag(request: HttpRequest, payload: DryRunTagIn) -> dict[str, Any
     return Configuration.objects.get_solo().as_dict()
 
 
-class ConnectionTestIn(Schema):
-    url: str | None = None
-    token: str | None = None
+class ConnectionTestIn(InputSchema):
+    url: str | None = Field(None, max_length=500)
+    token: str | None = Field(None, max_length=1000)
 
 
 class ConnectionOut(Schema):

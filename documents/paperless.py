@@ -460,9 +460,7 @@ class PaperlessClient:
         self._limiter: Limiter | None = None
         if requests_per_second is not None:
             interval_ms = max(1, round(1000 / requests_per_second))
-            self._limiter = Limiter(
-                Rate(1, interval_ms), raise_when_fail=False, max_delay=24 * 3600 * 1000
-            )
+            self._limiter = Limiter(Rate(1, interval_ms))
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={"Authorization": f"Token {token.strip()}", "User-Agent": user_agent},
@@ -476,6 +474,8 @@ class PaperlessClient:
 
     def close(self) -> None:
         self._http.close()
+        if self._limiter is not None:
+            self._limiter.close()  # stops its leak thread
 
     def __enter__(self) -> PaperlessClient:
         return self
@@ -689,7 +689,7 @@ class PaperlessClient:
         allowed: frozenset[int],
     ) -> httpx.Response:
         if self._limiter is not None:
-            self._limiter.try_acquire("paperless")
+            self._limiter.try_acquire("paperless", blocking=True)  # waits for its turn
         url = f"{self.base_url}{path}"
         try:
             response = self._http.request(method, path, params=params, json=json, headers=headers)

@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, StreamingHttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import create_model
 
-from dedupe_project.api import ApiError, ErrorOut
+from dedupe_project.api import ApiError, ErrorOut, Id, InputSchema, QuerySchema
 from dedupe_project.models import Configuration
 from duplicates.analysis import AnalysisAlreadyRunning, start_analysis
 from duplicates.engine import FACTORS
@@ -41,7 +41,7 @@ groups_router = Router()
 stats_router = Router()
 
 
-class AnalysisIn(Schema):
+class AnalysisIn(InputSchema):
     full: bool = False
 
 
@@ -130,16 +130,16 @@ class StatsOut(Schema):
 _FACTOR_LIST = ", ".join(FACTORS)
 GroupQuery = create_model(
     "GroupQuery",
-    __base__=Schema,
+    __base__=QuerySchema,
     status=(
         list[str] | None,
         Field(None, description="new, reviewed, resolved, not_duplicate or open; repeatable."),
     ),
     confidence_min=(float | None, Field(None, ge=0, le=1)),
     confidence_max=(float | None, Field(None, ge=0, le=1)),
-    tag=(int | None, Field(None, description="Local tag id (see /api/documents).")),
-    correspondent=(int | None, Field(None, description="Local correspondent id.")),
-    document_type=(int | None, Field(None, description="Local document type id.")),
+    tag=(Id | None, Field(None, description="Local tag id (see /api/documents).")),
+    correspondent=(Id | None, Field(None, description="Local correspondent id.")),
+    document_type=(Id | None, Field(None, description="Local document type id.")),
     size_min=(str | None, Field(None, description="A member's size: bytes or '200 KB'.")),
     size_max=(str | None, Field(None, description="A member's size: bytes or '5 MB'.")),
     created_from=(date | None, Field(None, description="A member's created date.")),
@@ -259,7 +259,7 @@ def export(request: HttpRequest, format: str = "json") -> Any:
 @groups_router.get(
     "/{int:group_id}", response={200: GroupDetailOut, 404: ErrorOut}, summary="One group"
 )
-def group_detail(request: HttpRequest, group_id: int) -> Any:
+def group_detail(request: HttpRequest, group_id: Id) -> Any:
     """Members with names, tags and their pair with the primary, and every stored pair between
     the members (at most 500)."""
     scoring = Configuration.objects.get_solo().scoring_config()

@@ -3,17 +3,17 @@ as the pages (``duplicates/actions.py``). A plan is made first and returned as i
 documents, what happens to each, the counts); nothing runs until ``POST /api/plans/{id}/confirm``,
 which answers 202 with the job and refuses a second confirmation (409)."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: ``@paginate`` makes django-ninja read the annotations
+# of the views below in its own module, where our names are unknown.
 from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja import Field, Router, Schema, Status
+from ninja.pagination import paginate
 
-from dedupe_project.api import ApiError, ErrorOut
+from dedupe_project.api import ApiError, ErrorOut, Id, InputSchema, Pagination
 from duplicates import actions
 from duplicates.models import AuditEntry, Plan, PlanItem
 from processing.api import JobOut
@@ -22,7 +22,7 @@ plans_router = Router()
 audit_router = Router()
 
 
-class PlanIn(Schema):
+class PlanIn(InputSchema):
     action: Literal[
         "mark_reviewed",
         "resolve",
@@ -31,17 +31,17 @@ class PlanIn(Schema):
         "tag_duplicates",
         "delete_document",
     ]
-    groups: list[int] = []
+    groups: list[Id] = Field([], max_length=10_000)
     all_matching: bool = False
     filter: str = ""
-    document: int | None = None
-    group: int | None = None
-    tag: int | None = None
+    document: Id | None = None
+    group: Id | None = None
+    tag: Id | None = None
     dry_run: bool = False
     merge_metadata: bool = False
 
 
-class ConfirmIn(Schema):
+class ConfirmIn(InputSchema):
     dry_run: bool = False
     merge_metadata: bool | None = None
 
@@ -173,7 +173,7 @@ def create(request: HttpRequest, payload: PlanIn) -> Status:
 
 
 @plans_router.get("", response=list[PlanSummaryOut], summary="Confirmed plans, newest first")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_plans(request: HttpRequest, dry_run: bool | None = None, status: str = "") -> Any:
     queryset = Plan.objects.history().select_related("confirmed_by")
     if dry_run is not None:
@@ -184,7 +184,7 @@ def list_plans(request: HttpRequest, dry_run: bool | None = None, status: str = 
 
 
 @plans_router.get("/{plan_id}", response={200: PlanOut, 404: ErrorOut}, summary="One plan")
-def get_plan(request: HttpRequest, plan_id: int) -> Plan:
+def get_plan(request: HttpRequest, plan_id: Id) -> Plan:
     return get_object_or_404(Plan, pk=plan_id)
 
 
@@ -193,7 +193,7 @@ def get_plan(request: HttpRequest, plan_id: int) -> Plan:
     response={202: ConfirmOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="Confirm a plan: it runs once, as a job",
 )
-def confirm(request: HttpRequest, plan_id: int, payload: ConfirmIn | None = None) -> Status:
+def confirm(request: HttpRequest, plan_id: Id, payload: ConfirmIn | None = None) -> Status:
     """``dry_run`` can only make it safer (tag instead of delete); 409 if already confirmed."""
     plan = get_object_or_404(Plan, pk=plan_id)
     payload = payload or ConfirmIn()
@@ -215,7 +215,7 @@ def confirm(request: HttpRequest, plan_id: int, payload: ConfirmIn | None = None
     response={201: PlanOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="Make the plan that undoes a dry run (removes its tag); confirm it to run",
 )
-def undo(request: HttpRequest, plan_id: int) -> Status:
+def undo(request: HttpRequest, plan_id: Id) -> Status:
     plan = get_object_or_404(Plan, pk=plan_id)
     try:
         undo_plan = actions.create_undo_plan(plan=plan, user=request.user)
@@ -225,14 +225,14 @@ def undo(request: HttpRequest, plan_id: int) -> Status:
 
 
 @audit_router.get("", response=list[AuditOut], summary="Every change made in Paperless")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def audit_list(
     request: HttpRequest,
     action: str = "",
     q: str = "",
     dry_run: bool | None = None,
     user: str = "",
-    plan: int | None = None,
+    plan: Id | None = None,
 ) -> Any:
     """Newest first. ``q`` matches a title, a Paperless id, a group id or a checksum."""
     if action and action not in AuditEntry.Action.values:

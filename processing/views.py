@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -41,7 +42,14 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @require_http_methods(["POST"])
 def start_diagnostics(request: HttpRequest) -> HttpResponse:
-    job = jobs.enqueue(kind=Job.Kind.DIAGNOSTICS, user=request.user)
+    """One run at a time: while one is queued or running, this shows that one."""
+    from processing.diagnostics import DiagnosticsAlreadyRunning, start_diagnostics
+
+    try:
+        job = start_diagnostics(user=request.user)
+    except DiagnosticsAlreadyRunning as exc:
+        messages.info(request, str(exc))
+        job = exc.job
     return redirect("job-detail", job_id=job.pk)
 
 

@@ -194,10 +194,24 @@ if REDIS_URL:
             "KEY_PREFIX": REDIS_PREFIX,
         }
     }
+    # channels-redis waits for the next message with a 5 s blocking pop on the server; redis-py 8
+    # made 5 s the default client read timeout too, so an idle socket's wait lost that race,
+    # raised TimeoutError and closed every idle WebSocket with 1011. The read may take as long
+    # as the pop plus a margin; a Redis that stays silent longer than that is really gone.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:channels"},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 15,
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                    }
+                ],
+                "prefix": f"{REDIS_PREFIX}:channels",
+            },
         }
     }
     DRAMATIQ_BROKER = {

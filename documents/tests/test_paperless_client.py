@@ -192,7 +192,9 @@ def test_missing_document_raises_not_found(client: PaperlessClient) -> None:
         client.get_document(99999)
 
 
-def test_a_truncated_json_answer_is_read_again(fake: FakePaperless, client: PaperlessClient) -> None:
+def test_a_truncated_json_answer_is_read_again(
+    fake: FakePaperless, client: PaperlessClient
+) -> None:
     fake.seed(documents=1)
     client.connection_info()
     fake.malformed_next(2, path="/api/statistics/")

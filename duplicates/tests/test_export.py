@@ -66,7 +66,7 @@ def test_csv_export_has_one_row_per_member_and_a_column_per_factor(grouped):
 
 
 @pytest.mark.parametrize(
-    "title", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR"]
+    "title", ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR"]
 )
 def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_escaped(grouped, title):
     from documents.models import Document

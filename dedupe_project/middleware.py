@@ -20,6 +20,22 @@ class LoginRequiredMiddleware(DjangoLoginRequired):
         return super().process_view(request, view_func, view_args, view_kwargs)
 
 
+class ForgetStatsAfterChangesMiddleware:
+    """A request that may have changed something (any method but GET, HEAD, OPTIONS) and
+    succeeded forgets the cached dashboard figures, so the next page shows the change."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.method not in ("GET", "HEAD", "OPTIONS") and response.status_code < 400:
+            from duplicates.stats import forget_dashboard_stats
+
+            forget_dashboard_stats()
+        return response
+
+
 class ApiErrorShapeMiddleware:
     """Every error under ``/api/`` in the API's one error shape, whoever made it: an unknown URL
     (Django's 404 page), a method a route does not take (405), a refused host (400), a server

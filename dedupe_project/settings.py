@@ -125,6 +125,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "dedupe_project.middleware.ApiErrorShapeMiddleware",
+    "dedupe_project.middleware.ForgetStatsAfterChangesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -229,6 +230,7 @@ DRAMATIQ_BROKER["MIDDLEWARE"] = [
     "dramatiq.middleware.Callbacks",
     "dramatiq.middleware.Retries",
     "django_dramatiq.middleware.DbConnectionsMiddleware",
+    "processing.priority.LowerPriority",
 ]
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 # Queues, one per kind of work so a long analysis never starves an action (STYLE.md).
@@ -324,6 +326,12 @@ OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 METRICS_TOKEN = env.str("DEDUPE_METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("DEDUPE_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
 WEBHOOK_SECRET = env.str("DEDUPE_WEBHOOK_SECRET", default="")
+
+# The dashboard's figures are shared by every visitor for this long (0: computed every time).
+STATS_CACHE_SECONDS = env.float("DEDUPE_STATS_CACHE_SECONDS", default=10.0)
+# Background work yields the CPU to the web processes: each worker process lowers its own
+# priority by this much (nice; 0 keeps it).
+WORKER_NICENESS = env.int("DEDUPE_WORKER_NICENESS", default=10)
 
 # A job whose worker has not reported for this long is considered dead.
 JOB_STALE_AFTER_SECONDS = env.int("DEDUPE_JOB_STALE_AFTER_SECONDS", default=300)

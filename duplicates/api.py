@@ -33,7 +33,7 @@ from duplicates.filters import (
     select_groups,
 )
 from duplicates.models import PairEdge
-from duplicates.stats import dashboard_stats
+from duplicates.stats import cached_dashboard_stats
 from processing.api import JobOut
 
 analysis_router = Router()
@@ -291,7 +291,7 @@ def group_detail(request: HttpRequest, group_id: Id) -> Any:
 
 @stats_router.get("", response=StatsOut, summary="The dashboard's figures")
 def stats(request: HttpRequest) -> Any:
-    data = dashboard_stats()
+    data = cached_dashboard_stats()
     job = data.pop("last_analysis_job")
     data["last_analysis_job_id"] = job.pk if job else None
     data["last_analysis_job_status"] = job.status if job else None

@@ -125,11 +125,20 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON; send finite numbers only")
 
 
+def _number(text: str) -> int | float:
+    """A JSON number with a fraction of zero (``1.0``) is an integer, as JSON Schema says; the
+    strict body schemas then take it for an integer field, and for a float field as well."""
+    value = float(text)
+    if value.is_integer() and abs(value) <= MAX_INTEGER:
+        return int(value)
+    return value
+
+
 class StrictParser(Parser):
     """Standard JSON bodies (``NaN``/``Infinity`` refused) and clean text everywhere."""
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
-        data = json.loads(request.body, parse_constant=_no_constant)
+        data = json.loads(request.body, parse_constant=_no_constant, parse_float=_number)
         _check_json(data)
         return data
 
@@ -176,6 +185,23 @@ class DedupeOpenAPISchema(OpenAPISchema):
     the one error shape), and two different models may not share a component name (one would
     silently replace the other)."""
 
+    _request_refs: set[str]
+
+    def __init__(self, api: NinjaAPI, path_prefix: str) -> None:
+        self._request_refs = set()
+        super().__init__(api, path_prefix)
+
+    def get_components(self) -> dict[str, Any]:
+        """Text in requests may not hold NUL (PostgreSQL cannot store or compare it): the
+        schemas that requests use say so, as a pattern."""
+        done: set[str] = set()
+        while self._request_refs - done:
+            name = (self._request_refs - done).pop()
+            done.add(name)
+            if name in self.schemas:
+                _no_nul_in_text(self.schemas[name], refs=self._request_refs)
+        return super().get_components()
+
     def add_schema_definitions(self, definitions: dict) -> None:
         for name, definition in definitions.items():
             known = self.schemas.get(name)
@@ -187,6 +213,9 @@ class DedupeOpenAPISchema(OpenAPISchema):
 
     def operation_details(self, operation: Any) -> dict[str, Any]:
         details = super().operation_details(operation)
+        for parameter in details.get("parameters", ()):
+            _no_nul_in_text(parameter.get("schema", {}), refs=self._request_refs)
+        _no_nul_in_text(details.get("requestBody", {}), refs=self._request_refs)
         responses = details["responses"]
         has_body = "requestBody" in details
         has_path = any(p.get("in") == "path" for p in details.get("parameters", ()))
@@ -208,6 +237,32 @@ class DedupeOpenAPISchema(OpenAPISchema):
                 },
             )
         return details
+
+
+NO_NUL = r"^[^\x00]*$"
+SUBSCHEMA_KEYS = ("items", "additionalProperties", "schema", "not", "anyOf", "allOf", "oneOf")
+
+
+def _no_nul_in_text(schema: Any, *, refs: set[str]) -> None:
+    """Give every plain text schema in ``schema`` the no-NUL pattern; note the components it
+    refers to, which get it too."""
+    if isinstance(schema, list):
+        for item in schema:
+            _no_nul_in_text(item, refs=refs)
+        return
+    if not isinstance(schema, dict):
+        return
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+        refs.add(ref.rsplit("/", 1)[-1])
+    if schema.get("type") == "string" and not {"pattern", "enum", "const", "format"} & set(schema):
+        schema["pattern"] = NO_NUL
+    for key, value in schema.items():
+        if key in ("properties", "$defs", "content", "patternProperties"):
+            for item in value.values():
+                _no_nul_in_text(item, refs=refs)
+        elif key in SUBSCHEMA_KEYS:
+            _no_nul_in_text(value, refs=refs)
 
 
 class DedupeAPI(NinjaAPI):

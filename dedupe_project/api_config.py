@@ -12,7 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
-from pydantic import create_model, field_validator
+from pydantic import ConfigDict, create_model, field_validator, model_validator
 
 from dedupe_project.api import ApiError, ErrorOut, InputSchema, django_field_errors
 from dedupe_project.models import FACTORS, MAX_FACTOR_WEIGHT, Configuration
@@ -181,7 +181,12 @@ def validate_config(request: HttpRequest, payload: ConfigUpdate) -> dict[str, An
 
 
 class DryRunTagIn(InputSchema):
-    name: str = Field(min_length=1, max_length=128)
+    name: str = Field(
+        min_length=1,
+        max_length=128,
+        description="Not only spaces; leading and trailing spaces are dropped.",
+        pattern=r"^[^\x00]*[^\x00 \t\n\r\f\v][^\x00]*$",
+    )
 
 
 @router.post(
@@ -194,7 +199,7 @@ def set_dry_run_tag(request: HttpRequest, payload: DryRunTagIn) -> dict[str, Any
     from documents.paperless import PaperlessError
     from documents.tags import ensure_dry_run_tag
 
-    name = payload.name.strip()
+    name = payload.name.strip(" \t\n\r\f\v")
     if not name or len(name) > 128:
         raise ApiError(
             status=422,
@@ -212,8 +217,20 @@ def set_dry_run_tag(request: HttpRequest, payload: DryRunTagIn) -> dict[str, Any
 
 
 class ConnectionTestIn(InputSchema):
-    url: str | None = Field(None, max_length=500)
-    token: str | None = Field(None, max_length=1000)
+    """A URL and a token to test, or neither to test the configured connection."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"dependentRequired": {"url": ["token"], "token": ["url"]}}
+    )
+
+    url: str = optional(min_length=1, max_length=500)
+    token: str = optional(min_length=1, max_length=1000)
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> ConnectionTestIn:
+        if (self.url is None) != (self.token is None):
+            raise ValueError("Give both a URL and a token, or neither.")
+        return self
 
 
 class ConnectionOut(Schema):
@@ -233,11 +250,4 @@ class ConnectionOut(Schema):
 def test_connection(request: HttpRequest, payload: ConnectionTestIn) -> dict[str, Any]:
     from documents.connection import check_connection
 
-    if bool(payload.url) != bool(payload.token) and payload.url is not None:
-        raise ApiError(
-            status=422,
-            code="validation_error",
-            detail="Give both a URL and a token, or neither to test the configured connection.",
-            field_errors={"token": ["Required with a URL."]} if payload.url else {},
-        )
-    return check_connection(url=payload.url or None, token=payload.token or None).as_dict()
+    return check_connection(url=payload.url, token=payload.token).as_dict()

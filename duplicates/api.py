@@ -12,7 +12,7 @@ from (422 ``invalid_cursor`` otherwise).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.http import Http404, HttpRequest, StreamingHttpResponse
 from ninja import Field, Query, Router, Schema, Status
@@ -24,7 +24,10 @@ from duplicates.analysis import AnalysisAlreadyRunning, start_analysis
 from duplicates.engine import FACTORS
 from duplicates.export import CONTENT_TYPES, FORMATS, stream_chunks
 from duplicates.filters import (
+    MAX_ID,
     MAX_PAGE_SIZE,
+    MAX_SIZE,
+    SORTS,
     CursorError,
     GroupRow,
     check_scoring,
@@ -32,7 +35,7 @@ from duplicates.filters import (
     parse_group_filters,
     select_groups,
 )
-from duplicates.models import PairEdge
+from duplicates.models import DuplicateGroup, PairEdge
 from duplicates.stats import cached_dashboard_stats
 from processing.api import JobOut
 
@@ -128,29 +131,36 @@ class StatsOut(Schema):
 
 
 _FACTOR_LIST = ", ".join(FACTORS)
+StatusName = Literal[("open", *DuplicateGroup.Status.values)]  # type: ignore[valid-type]
+FactorName = Literal[tuple(FACTORS)]  # type: ignore[valid-type]
+SortName = Literal[tuple(p + s for s in SORTS for p in ("", "-"))]  # type: ignore[valid-type]
+FilterId = Annotated[int, Field(ge=1, le=MAX_ID)]
 GroupQuery = create_model(
     "GroupQuery",
     __base__=QuerySchema,
     status=(
-        list[str] | None,
+        list[StatusName] | None,
         Field(None, description="new, reviewed, resolved, not_duplicate or open; repeatable."),
     ),
     confidence_min=(float | None, Field(None, ge=0, le=1)),
     confidence_max=(float | None, Field(None, ge=0, le=1)),
-    tag=(Id | None, Field(None, description="Local tag id (see /api/documents).")),
-    correspondent=(Id | None, Field(None, description="Local correspondent id.")),
-    document_type=(Id | None, Field(None, description="Local document type id.")),
-    size_min=(str | None, Field(None, description="A member's size: bytes or '200 KB'.")),
-    size_max=(str | None, Field(None, description="A member's size: bytes or '5 MB'.")),
+    tag=(FilterId | None, Field(None, description="Local tag id (see /api/documents).")),
+    correspondent=(FilterId | None, Field(None, description="Local correspondent id.")),
+    document_type=(FilterId | None, Field(None, description="Local document type id.")),
+    size_min=(int | None, Field(None, ge=0, le=MAX_SIZE, description="A member's size, bytes.")),
+    size_max=(int | None, Field(None, ge=0, le=MAX_SIZE, description="A member's size, bytes.")),
     created_from=(date | None, Field(None, description="A member's created date.")),
     created_to=(date | None, Field(None)),
     off=(
-        list[str] | None,
+        list[FactorName] | None,
         Field(None, description=f"Switch factors off for this request: {_FACTOR_LIST}."),
     ),
-    on=(list[str] | None, Field(None, description="Switch factors that are off in settings on.")),
+    on=(
+        list[FactorName] | None,
+        Field(None, description="Switch factors that are off in settings on."),
+    ),
     sort=(
-        str,
+        SortName,
         Field("-confidence", description="confidence, members, size or date; '-' descending."),
     ),
     cursor=(str | None, Field(None, description="`next_cursor` of the previous answer.")),
@@ -166,8 +176,10 @@ GroupQuery = create_model(
 
 
 def _invalid(errors: dict[str, list[str]]) -> ApiError:
+    """Each filter has its schema's type and range; these are the rules beyond it (a lower bound
+    above the upper one, a factor both off and on, no content factor left on)."""
     return ApiError(
-        status=422, code="validation_error", detail="Some filters are not valid.",
+        status=422, code="invalid_filters", detail="These filters cannot be used together.",
         field_errors=errors,
     )  # fmt: skip
 
@@ -243,16 +255,22 @@ def list_groups(request: HttpRequest, query: Query[GroupQuery]) -> Any:  # type:
 
 
 @groups_router.get(
-    "/export", response={200: None, 422: ErrorOut}, summary="Every group as JSON or CSV"
+    "/export",
+    response={200: None, 422: ErrorOut},
+    summary="Every group as JSON or CSV",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The groups (an attachment)",
+                "content": {
+                    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            }
+        }
+    },
 )
-def export(request: HttpRequest, format: str = "json") -> Any:
-    if format not in FORMATS:
-        raise ApiError(
-            status=422,
-            code="validation_error",
-            detail="Unknown export format.",
-            field_errors={"format": [f"One of {', '.join(FORMATS)}."]},
-        )
+def export(request: HttpRequest, format: Literal[FORMATS] = "json") -> Any:  # type: ignore[valid-type]
     return export_response(format=format)
 
 

@@ -18,6 +18,9 @@ from duplicates import actions
 from duplicates.models import AuditEntry, Plan, PlanItem
 from processing.api import JobOut
 
+PlanStatusName = Literal[("", *Plan.Status.values)]
+AuditActionName = Literal[("", *AuditEntry.Action.values)]
+
 plans_router = Router()
 audit_router = Router()
 
@@ -163,7 +166,7 @@ def create(request: HttpRequest, payload: PlanIn) -> Status:
     except FilterError as exc:
         raise ApiError(
             status=422,
-            code="validation_error",
+            code="invalid_filter",
             detail="The filter has invalid fields.",
             field_errors=exc.field_errors,
         ) from exc
@@ -174,7 +177,9 @@ def create(request: HttpRequest, payload: PlanIn) -> Status:
 
 @plans_router.get("", response=list[PlanSummaryOut], summary="Confirmed plans, newest first")
 @paginate(Pagination)
-def list_plans(request: HttpRequest, dry_run: bool | None = None, status: str = "") -> Any:
+def list_plans(
+    request: HttpRequest, dry_run: bool | None = None, status: PlanStatusName = ""
+) -> Any:
     queryset = Plan.objects.history().select_related("confirmed_by")
     if dry_run is not None:
         queryset = queryset.filter(dry_run=dry_run)
@@ -228,18 +233,11 @@ def undo(request: HttpRequest, plan_id: Id) -> Status:
 @paginate(Pagination)
 def audit_list(
     request: HttpRequest,
-    action: str = "",
+    action: AuditActionName = "",
     q: str = "",
     dry_run: bool | None = None,
     user: str = "",
     plan: Id | None = None,
 ) -> Any:
     """Newest first. ``q`` matches a title, a Paperless id, a group id or a checksum."""
-    if action and action not in AuditEntry.Action.values:
-        raise ApiError(
-            status=422,
-            code="validation_error",
-            detail="Unknown audit action.",
-            field_errors={"action": [f"Use one of {', '.join(AuditEntry.Action.values)}."]},
-        )
     return actions.audit_entries(action=action, q=q, dry_run=dry_run, user=user, plan=plan)

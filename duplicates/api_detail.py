@@ -224,7 +224,7 @@ def pair_not_duplicate(request: HttpRequest, group_id: Id, payload: PairIn) -> d
     except ValueError as exc:
         raise ApiError(
             status=422,
-            code="validation_error",
+            code="same_document",
             detail=str(exc),
             field_errors={"b": ["Must differ from a."]},
         ) from exc

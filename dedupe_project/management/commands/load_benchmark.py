@@ -5,11 +5,12 @@ Fills a THROWAWAY database (a temporary SQLite file, or ``--database-url``) with
 library and its duplicate groups, starts the real app as production runs it (``serve`` with
 ``--redis-url``: the web process plus a separate worker; without it the embedded default, the
 worker inside the web process), a fake Paperless with as many documents (same ids, new texts and
-thumbnails, so the sync rewrites every document and fetches every thumbnail), and starts a full
-sync. While it runs, ``--users`` logged-in people each load the dashboard and a page of 50 groups
-in turn, as fast as answers come, for ``--seconds``; every request goes to the server on
-loopback. Prints, per page, the median, 90th percentile and worst answer time, requests per
-second, errors, and whether the sync ran throughout. Not a test: it prints figures.
+thumbnails, so the sync rewrites every document and fetches every thumbnail, each after 62 ms as
+a real Paperless answered in the captures), and starts a full sync. While it runs, ``--users``
+logged-in people each load the dashboard and a page of 50 groups in turn, as fast as answers
+come, for ``--seconds``; every request goes to the server on loopback. Prints, per page, the
+median, 90th percentile and worst answer time, requests per second, errors, and whether the sync
+ran throughout. Not a test: it prints figures.
 
 ``--compare N`` runs N rounds of each of two set-ups, alternating, each on a freshly filled
 library with its own sync: "before" (one web process, the dashboard's figures computed for every
@@ -150,7 +151,7 @@ class Command(BaseCommand):
                     self._spawn(
                         [sys.executable, "-m", "tests.fake_paperless", "--port", str(fake_port),
                          "--documents", str(options["documents"]), "--token", TOKEN,
-                         "--thumbnail-pool", "20"],
+                         "--thumbnail-pool", "20", "--file-latency-ms", "62"],
                         root, env, Path(data_dir) / "fake.log",
                     )
                 )  # fmt: skip

@@ -72,12 +72,15 @@ MAX_PAGE_LIMIT = 500
 MAX_OFFSET = 2**31 - 1
 
 
+class PageInput(Schema):
+    limit: int = Field(100, ge=1, le=MAX_PAGE_LIMIT)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
 class Pagination(LimitOffsetPagination):
     """``limit`` and ``offset`` within what the database and a response can hold."""
 
-    class Input(Schema):
-        limit: int = Field(100, ge=1, le=MAX_PAGE_LIMIT)
-        offset: int = Field(0, ge=0, le=MAX_OFFSET)
+    Input = PageInput
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_limit=MAX_PAGE_LIMIT, **kwargs)
@@ -425,6 +428,13 @@ def _register_routers() -> None:
     _add_actions_routers()
     api.add_router("/stats", stats_router, tags=["duplicates"])
     api.add_router("/groups", group_detail_router, tags=["duplicates"])
+    _add_ai_router()
+
+
+def _add_ai_router() -> None:
+    from ai_review.api import router as ai_router
+
+    api.add_router("/ai", ai_router, tags=["ai review"])
 
 
 def _add_actions_routers() -> None:

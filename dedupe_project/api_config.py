@@ -7,14 +7,16 @@ the API reject exactly the same things with the same messages.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from pydantic import ConfigDict, create_model, field_validator, model_validator
 
-from dedupe_project.api import ApiError, ErrorOut, InputSchema, django_field_errors
+from dedupe_project.api import ApiError, ErrorOut, Id, InputSchema, django_field_errors
 from dedupe_project.models import FACTORS, MAX_FACTOR_WEIGHT, Configuration
 from dedupe_project.reanalysis import queue_rescore_if_changed, scoring_fingerprint
 
@@ -24,6 +26,13 @@ router = Router()
 class FactorSetting(Schema):
     weight: float
     enabled: bool
+
+
+class AiPrice(Schema):
+    """US dollars per million tokens."""
+
+    input: float
+    output: float
 
 
 class ConfigDefaultsOut(Schema):
@@ -41,6 +50,21 @@ class ConfigDefaultsOut(Schema):
     dry_run_tag_id: int | None
     sync_interval_minutes: int
     thumbnail_cache_mb: int
+    ai_base_url: str
+    ai_model: str
+    ai_timeout_seconds: float
+    ai_max_input_tokens: int
+    ai_max_output_tokens: int
+    ai_temperature: float
+    ai_requests_per_minute: int
+    ai_max_retries: int
+    ai_max_tags: int
+    ai_protected_tag_ids: list[int]
+    ai_monthly_budget: Decimal | None
+    ai_run_document_limit: int
+    ai_price_table: dict[str, AiPrice]
+    ai_accept_threshold: float
+    ai_review_new_documents: bool
 
 
 class ConfigOut(ConfigDefaultsOut):
@@ -50,6 +74,7 @@ class ConfigOut(ConfigDefaultsOut):
     paperless_token_hint: str
     openai_api_key_set: bool
     openai_api_key_hint: str
+    openai_api_key_url: str = ""
     updated_at: datetime | None = None
 
 
@@ -65,6 +90,29 @@ def optional(*, json_schema_extra: dict[str, Any] | None = None, **constraints: 
         schema.update(json_schema_extra or {})
 
     return Field(None, json_schema_extra=extra, **constraints)
+
+
+def _bounds(name: str) -> dict[str, Any]:
+    """The range of a numeric setting, from its model field (one source for the page, the
+    model and the schema): ``ge`` and ``le``."""
+    field = Configuration._meta.get_field(name)
+    bounds: dict[str, Any] = {"ge": 0} if "Positive" in type(field).__name__ else {}
+    for validator in field.validators:
+        if isinstance(validator, MinValueValidator):
+            bounds["ge"] = validator.limit_value
+        elif isinstance(validator, MaxValueValidator):
+            bounds["le"] = validator.limit_value
+    return bounds
+
+
+ModelName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$")]
+
+
+class AiPriceIn(InputSchema):
+    """US dollars per million tokens."""
+
+    input: float = Field(ge=0, le=1000)
+    output: float = Field(ge=0, le=1000)
 
 
 class FactorSettingIn(InputSchema):
@@ -94,12 +142,12 @@ class ConfigUpdate(InputSchema):
     paperless_url: str = optional(max_length=500)
     paperless_token: str = optional(max_length=1000)
     openai_api_key: str = optional(max_length=1000)
-    paperless_requests_per_second: float = optional(ge=0, le=100)
-    paperless_timeout_seconds: float = optional(ge=1, le=300)
-    paperless_file_workers: int = optional(ge=1, le=16)
-    duplicate_threshold: float = optional(ge=0.3, le=1.0)
+    paperless_requests_per_second: float = optional(**_bounds("paperless_requests_per_second"))
+    paperless_timeout_seconds: float = optional(**_bounds("paperless_timeout_seconds"))
+    paperless_file_workers: int = optional(**_bounds("paperless_file_workers"))
+    duplicate_threshold: float = optional(**_bounds("duplicate_threshold"))
     factor_weights: FactorWeightsIn = optional()
-    groups_per_page: int = optional(ge=10, le=500)
+    groups_per_page: int = optional(**_bounds("groups_per_page"))
     dry_run: bool = optional()
     dry_run_tag_name: str = optional(min_length=1, max_length=128)
     dry_run_tag_id: int | None = Field(None, ge=1, le=2**31 - 1)
@@ -109,7 +157,24 @@ class ConfigUpdate(InputSchema):
         description="Minutes between scheduled syncs, 5 to 10080 (a week); 0 turns it off.",
         json_schema_extra={"not": {"minimum": 1, "maximum": 4}},
     )
-    thumbnail_cache_mb: int = optional(ge=16, le=100_000)
+    thumbnail_cache_mb: int = optional(**_bounds("thumbnail_cache_mb"))
+    ai_base_url: str = optional(max_length=500)
+    ai_model: str = optional(min_length=1, max_length=200)
+    ai_timeout_seconds: float = optional(**_bounds("ai_timeout_seconds"))
+    ai_max_input_tokens: int = optional(**_bounds("ai_max_input_tokens"))
+    ai_max_output_tokens: int = optional(**_bounds("ai_max_output_tokens"))
+    ai_temperature: float = optional(**_bounds("ai_temperature"))
+    ai_requests_per_minute: int = optional(**_bounds("ai_requests_per_minute"))
+    ai_max_retries: int = optional(**_bounds("ai_max_retries"))
+    ai_max_tags: int = optional(**_bounds("ai_max_tags"))
+    ai_protected_tag_ids: list[Id] = optional(max_length=10_000)
+    ai_monthly_budget: Decimal | None = Field(
+        None, ge=0, max_digits=10, decimal_places=2, strict=False
+    )
+    ai_run_document_limit: int = optional(**_bounds("ai_run_document_limit"))
+    ai_price_table: dict[ModelName, AiPriceIn] = optional(max_length=1000)
+    ai_accept_threshold: float = optional(**_bounds("ai_accept_threshold"))
+    ai_review_new_documents: bool = optional()
 
 
 class ValidationOut(Schema):

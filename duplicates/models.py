@@ -544,6 +544,8 @@ class AuditEntry(models.Model):
         TAGGED = "tagged", "Tagged"
         UNTAGGED = "untagged", "Dry-run tag removed"
         MERGED = "merged", "Received metadata from a deleted duplicate"
+        AI_APPLIED = "ai_applied", "AI suggestions applied"
+        AI_REVERTED = "ai_reverted", "AI suggestions reverted"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(

@@ -28,7 +28,9 @@ def test_the_heap_is_frozen_while_any_job_holds_it():
         assert _frozen(long_lived)
         with frozen_heap():  # a second job in the same process
             assert holders() == 2
-        assert holders() == 1 and _frozen(long_lived)  # still frozen after the second left
+        # Still frozen after the second left. Not "count >= before": a frozen object freed
+        # meanwhile (by reference counting, in any thread of the test process) leaves it.
+        assert holders() == 1 and gc.get_freeze_count() > 0 and _frozen(long_lived)
     assert gc.get_freeze_count() == 0 and holders() == 0
     assert not _frozen(long_lived)
 

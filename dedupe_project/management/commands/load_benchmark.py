@@ -47,12 +47,18 @@ SETUPS: dict[str, dict[str, Any]] = {
 PAGES = {"dashboard": "/", "50 groups": "/duplicates/?per_page=50"}
 
 
-def _free_port() -> int:
+def _free_ports(count: int) -> list[int]:
+    """Distinct free ports (held together while chosen, so the two cannot be the same)."""
     import socket
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -144,7 +150,7 @@ class Command(BaseCommand):
             )  # fmt: skip
             processes: list[subprocess.Popen] = []
             try:
-                fake_port, web_port = _free_port(), _free_port()
+                fake_port, web_port = _free_ports(2)
                 env["PAPERLESS_URL"] = f"http://127.0.0.1:{fake_port}"
                 env["PAPERLESS_API_TOKEN"] = TOKEN
                 processes.append(
@@ -178,6 +184,12 @@ class Command(BaseCommand):
                     seconds=600,
                 )
                 result = self._load(url=url, options=options)
+            except CommandError as exc:
+                logs = "\n".join(
+                    f"--- {log.name}\n{log.read_text(errors='replace')[-2000:]}"
+                    for log in sorted(Path(data_dir).glob("*.log"))
+                )
+                raise CommandError(f"{exc}\n{logs}") from exc
             finally:
                 for process in processes:
                     process.terminate()

@@ -168,8 +168,8 @@ class ConfigUpdate(InputSchema):
     ai_max_retries: int = optional(**_bounds("ai_max_retries"))
     ai_max_tags: int = optional(**_bounds("ai_max_tags"))
     ai_protected_tag_ids: list[Id] = optional(max_length=10_000)
-    ai_monthly_budget: Decimal | None = Field(
-        None, ge=0, max_digits=10, decimal_places=2, strict=False
+    ai_monthly_budget: float | None = Field(
+        None, ge=0, le=99_999_999.99, description="US dollars, to the cent; null: no limit."
     )
     ai_run_document_limit: int = optional(**_bounds("ai_run_document_limit"))
     ai_price_table: dict[ModelName, AiPriceIn] = optional(max_length=1000)
@@ -185,6 +185,8 @@ class ValidationOut(Schema):
 def _changes(payload: ConfigUpdate, *, config: Configuration) -> dict[str, Any]:
     """What was sent; factor weights sent for some factors keep the others as they are."""
     changes = payload.model_dump(exclude_unset=True)
+    if changes.get("ai_monthly_budget") is not None:  # as written, not the float's binary value
+        changes["ai_monthly_budget"] = Decimal(repr(changes["ai_monthly_budget"]))
     if "factor_weights" in changes:
         changes["factor_weights"] = {**config.factor_weights, **changes["factor_weights"]}
     return changes

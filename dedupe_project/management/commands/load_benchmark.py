@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +261,11 @@ class Command(BaseCommand):
             thread.join(timeout=options["seconds"] + 120)
         wall = time.monotonic() - started
         sync_status = _job_status(clients[0], sync_id) if sync_id else None
+        if sync_status and sync_status != "running":
+            job = clients[0].get(f"/api/jobs/{sync_id}").json()
+            ended = datetime.fromisoformat(job["finished_at"])
+            window_start = datetime.now(tz=UTC) - timedelta(seconds=time.monotonic() - started)
+            sync_status += f" {max(0.0, (ended - window_start).total_seconds()):.0f} s into it"
         for client in clients:
             client.close()
         return {"samples": samples, "wall": wall, "sync_status": sync_status}

@@ -26,7 +26,6 @@ from duplicates.export import CONTENT_TYPES, FORMATS, stream_chunks
 from duplicates.filters import (
     MAX_ID,
     MAX_PAGE_SIZE,
-    MAX_SIZE,
     SORTS,
     CursorError,
     GroupRow,
@@ -135,6 +134,8 @@ StatusName = Literal[("open", *DuplicateGroup.Status.values)]  # type: ignore[va
 FactorName = Literal[tuple(FACTORS)]  # type: ignore[valid-type]
 SortName = Literal[tuple(p + s for s in SORTS for p in ("", "-"))]  # type: ignore[valid-type]
 FilterId = Annotated[int, Field(ge=1, le=MAX_ID)]
+# What parse_size reads, in ASCII only so every regex engine agrees (empty: no bound).
+SIZE_PATTERN = r"^( *[0-9]+(\.[0-9]+)? *[kKmMgGtT]?[iI]?[bB]? *)?$"
 GroupQuery = create_model(
     "GroupQuery",
     __base__=QuerySchema,
@@ -147,8 +148,18 @@ GroupQuery = create_model(
     tag=(FilterId | None, Field(None, description="Local tag id (see /api/documents).")),
     correspondent=(FilterId | None, Field(None, description="Local correspondent id.")),
     document_type=(FilterId | None, Field(None, description="Local document type id.")),
-    size_min=(int | None, Field(None, ge=0, le=MAX_SIZE, description="A member's size, bytes.")),
-    size_max=(int | None, Field(None, ge=0, le=MAX_SIZE, description="A member's size, bytes.")),
+    size_min=(
+        str | None,
+        Field(
+            None,
+            pattern=SIZE_PATTERN,
+            description="A member's size: bytes or '200 KB' (1 KB = 1024 bytes).",
+        ),
+    ),
+    size_max=(
+        str | None,
+        Field(None, pattern=SIZE_PATTERN, description="A member's size: bytes or '5 MB'."),
+    ),
     created_from=(date | None, Field(None, description="A member's created date.")),
     created_to=(date | None, Field(None)),
     off=(

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from pydantic import ConfigDict, create_model, field_validator, model_validator
 
+from dedupe_project.access import CONNECTION, READ, SETTINGS, access
 from dedupe_project.api import ApiError, ErrorOut, Id, InputSchema, django_field_errors
 from dedupe_project.models import FACTORS, MAX_FACTOR_WEIGHT, Configuration
 from dedupe_project.reanalysis import queue_rescore_if_changed, scoring_fingerprint
@@ -182,9 +183,22 @@ class ValidationOut(Schema):
     field_errors: dict[str, list[str]]
 
 
-def _changes(payload: ConfigUpdate, *, config: Configuration) -> dict[str, Any]:
-    """What was sent; factor weights sent for some factors keep the others as they are."""
+CONNECTION_FIELDS = ("paperless_url", "paperless_token")
+
+
+def _changes(
+    payload: ConfigUpdate, request: HttpRequest, *, config: Configuration
+) -> dict[str, Any]:
+    """The settings sent; the connection's need the connection permission as well. Factor
+    weights sent for some factors keep the others as they are."""
     changes = payload.model_dump(exclude_unset=True)
+    if any(name in changes for name in CONNECTION_FIELDS) and not CONNECTION.allows(request.user):
+        raise ApiError(
+            status=403,
+            code="forbidden",
+            detail=f"Changing the Paperless URL or token needs the permission to: "
+            f"{CONNECTION.description}.",
+        )
     if changes.get("ai_monthly_budget") is not None:  # as written, not the float's binary value
         changes["ai_monthly_budget"] = Decimal(repr(changes["ai_monthly_budget"]))
     if "factor_weights" in changes:
@@ -193,6 +207,7 @@ def _changes(payload: ConfigUpdate, *, config: Configuration) -> dict[str, Any]:
 
 
 @router.get("", response=ConfigOut, summary="The whole configuration")
+@access(READ)
 def get_config(request: HttpRequest) -> dict[str, Any]:
     return Configuration.objects.get_solo().as_dict()
 
@@ -200,11 +215,12 @@ def get_config(request: HttpRequest) -> dict[str, Any]:
 @router.patch(
     "", response={200: ConfigOut, 422: ErrorOut}, summary="Change settings; returns all of them"
 )
+@access(SETTINGS)
 def update_config(request: HttpRequest, payload: ConfigUpdate) -> dict[str, Any]:
     config = Configuration.objects.get_solo()
     before = scoring_fingerprint(config)
     try:
-        config.apply(_changes(payload, config=config), user=request.user)
+        config.apply(_changes(payload, request, config=config), user=request.user)
     except ValidationError as exc:
         # Each value has its schema's type and range; what is left is a rule beyond the schema:
         # a tag Paperless does not have, no content factor left on, a URL the guard refuses.
@@ -219,11 +235,13 @@ def update_config(request: HttpRequest, payload: ConfigUpdate) -> dict[str, Any]
 
 
 @router.put("", response={200: ConfigOut, 422: ErrorOut}, summary="Same as PATCH")
+@access(SETTINGS)
 def replace_config(request: HttpRequest, payload: ConfigUpdate) -> dict[str, Any]:
     return update_config(request, payload)
 
 
 @router.post("/reset", response=ConfigOut, summary="Back to defaults (stored secrets are kept)")
+@access(SETTINGS)
 def reset_config(request: HttpRequest) -> dict[str, Any]:
     config = Configuration.objects.get_solo()
     before = scoring_fingerprint(config)
@@ -233,15 +251,17 @@ def reset_config(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.get("/defaults", response=ConfigDefaultsOut, summary="The default of every setting")
+@access(READ)
 def config_defaults(request: HttpRequest) -> dict[str, Any]:
     return Configuration.defaults()
 
 
 @router.post("/validate", response=ValidationOut, summary="Check changes without saving them")
+@access(SETTINGS)
 def validate_config(request: HttpRequest, payload: ConfigUpdate) -> dict[str, Any]:
     config = Configuration.objects.get_solo()
     try:
-        config.apply(_changes(payload, config=config), user=request.user, save=False)
+        config.apply(_changes(payload, request, config=config), user=request.user, save=False)
     except ValidationError as exc:
         return {"valid": False, "field_errors": django_field_errors(exc)}
     return {"valid": True, "field_errors": {}}
@@ -261,6 +281,7 @@ class DryRunTagIn(InputSchema):
     response={200: ConfigOut, 422: ErrorOut, 502: ErrorOut},
     summary="Create or find a tag in Paperless (no auto-matching) and make it the dry-run tag",
 )
+@access(SETTINGS)
 def set_dry_run_tag(request: HttpRequest, payload: DryRunTagIn) -> dict[str, Any]:
     from documents.connection import ConnectionNotConfigured
     from documents.paperless import PaperlessError
@@ -314,6 +335,7 @@ class ConnectionOut(Schema):
     response=ConnectionOut,
     summary="Test a Paperless URL and token (or the configured ones)",
 )
+@access(CONNECTION)
 def test_connection(request: HttpRequest, payload: ConnectionTestIn) -> dict[str, Any]:
     from documents.connection import check_connection
 

@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, StreamingHttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import create_model
 
+from dedupe_project.access import READ, RUN_JOBS, access
 from dedupe_project.api import ApiError, ErrorOut, Id, InputSchema, QuerySchema
 from dedupe_project.models import Configuration
 from duplicates.analysis import AnalysisAlreadyRunning, start_analysis
@@ -230,6 +231,7 @@ def group_payload(row: GroupRow) -> dict[str, Any]:
 
 
 @analysis_router.post("", response={202: JobOut, 409: ErrorOut}, summary="Start an analysis")
+@access(RUN_JOBS)
 def start(request: HttpRequest, payload: AnalysisIn | None = None) -> Status:
     """Incremental (new and changed documents) unless ``full``."""
     try:
@@ -242,6 +244,7 @@ def start(request: HttpRequest, payload: AnalysisIn | None = None) -> Status:
 @groups_router.get(
     "", response={200: GroupPageOut, 422: ErrorOut}, summary="Duplicate groups, filtered"
 )
+@access(READ)
 def list_groups(request: HttpRequest, query: Query[GroupQuery]) -> Any:  # type: ignore[valid-type]
     """The groups page's filters, sorting and factor switches (same parameter names), in slices
     of ``limit`` (1 to 500) after ``cursor``."""
@@ -281,6 +284,7 @@ def list_groups(request: HttpRequest, query: Query[GroupQuery]) -> Any:  # type:
         }
     },
 )
+@access(READ)
 def export(request: HttpRequest, format: Literal[FORMATS] = "json") -> Any:  # type: ignore[valid-type]
     return export_response(format=format)
 
@@ -288,6 +292,7 @@ def export(request: HttpRequest, format: Literal[FORMATS] = "json") -> Any:  # t
 @groups_router.get(
     "/{int:group_id}", response={200: GroupDetailOut, 404: ErrorOut}, summary="One group"
 )
+@access(READ)
 def group_detail(request: HttpRequest, group_id: Id) -> Any:
     """Members with names, tags and their pair with the primary, and every stored pair between
     the members (at most 500)."""
@@ -319,6 +324,7 @@ def group_detail(request: HttpRequest, group_id: Id) -> Any:
 
 
 @stats_router.get("", response=StatsOut, summary="The dashboard's figures")
+@access(READ)
 def stats(request: HttpRequest) -> Any:
     data = cached_dashboard_stats()
     job = data.pop("last_analysis_job")

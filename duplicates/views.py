@@ -19,6 +19,7 @@ from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods
 
+from dedupe_project.access import READ, RUN_JOBS, access
 from dedupe_project.models import FACTORS as FACTOR_DESCRIPTIONS
 from dedupe_project.models import Configuration
 from documents.models import Correspondent, DocumentType, Tag
@@ -58,6 +59,7 @@ def options_html(choices: Iterable[tuple[Any, str]], *, selected: Any = None) ->
     )
 
 
+@access(READ)
 @require_http_methods(["GET"])
 def group_list(request: HttpRequest) -> HttpResponse:
     config = Configuration.objects.get_solo()
@@ -126,6 +128,7 @@ def _without(data: Any, *names: str) -> Any:
     return copy
 
 
+@access(READ)
 @require_http_methods(["GET"])
 def group_export(request: HttpRequest) -> HttpResponse:
     format = request.GET.get("format", "csv")
@@ -134,6 +137,7 @@ def group_export(request: HttpRequest) -> HttpResponse:
     return export_response(format=format)
 
 
+@access(RUN_JOBS)
 @require_http_methods(["POST"])
 def analysis_start(request: HttpRequest) -> HttpResponse:
     try:

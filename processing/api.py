@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from ninja.pagination import paginate
 
+from dedupe_project.access import READ, RUN_JOBS, access
 from dedupe_project.api import ApiError, ErrorOut, Id, Pagination
 from processing import jobs
 from processing.models import Job
@@ -38,6 +39,8 @@ class JobOut(Schema):
     duration_seconds: float | None
     attempts: int
     created_by: str | None
+    heartbeat_at: datetime | None
+    heartbeat_stopped: bool
 
     @staticmethod
     def resolve_duration_seconds(job: Job) -> float | None:
@@ -50,6 +53,7 @@ class JobOut(Schema):
 
 @router.get("", response=list[JobOut], summary="Processing history, newest first")
 @paginate(Pagination)
+@access(READ)
 def list_jobs(
     request: HttpRequest, kind: JobKindName | None = None, status: JobStatusName | None = None
 ) -> Any:
@@ -63,6 +67,7 @@ def list_jobs(
 
 
 @router.get("/{int:job_id}", response={200: JobOut, 404: ErrorOut})
+@access(READ)
 def get_job(request: HttpRequest, job_id: Id) -> Job:
     return get_object_or_404(Job.objects.select_related("created_by"), pk=job_id)
 
@@ -72,6 +77,7 @@ def get_job(request: HttpRequest, job_id: Id) -> Job:
     response={202: JobOut, 409: ErrorOut},
     summary="Check every dependency on a worker (one run at a time)",
 )
+@access(RUN_JOBS)
 def start_diagnostics(request: HttpRequest) -> Status:
     """409 ``diagnostics_running`` while one is queued or running."""
     from processing.diagnostics import DiagnosticsAlreadyRunning, start_diagnostics
@@ -83,6 +89,7 @@ def start_diagnostics(request: HttpRequest) -> Status:
 
 
 @router.post("/{int:job_id}/resume", response={202: JobOut, 404: ErrorOut, 409: ErrorOut})
+@access(RUN_JOBS)
 def resume_job(request: HttpRequest, job_id: Id) -> Status:
     job = get_object_or_404(Job, pk=job_id)
     if not jobs.resume(job=job):
@@ -92,7 +99,27 @@ def resume_job(request: HttpRequest, job_id: Id) -> Status:
     return Status(202, job)
 
 
+@router.post(
+    "/{int:job_id}/interrupt",
+    response={200: JobOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Mark a running job whose heartbeat stopped as interrupted (then resume it)",
+)
+@access(RUN_JOBS)
+def interrupt_job(request: HttpRequest, job_id: int) -> Job:
+    job = get_object_or_404(Job, pk=job_id)
+    if not Job.objects.interrupt_silent(job_id=job.pk, user=request.user):
+        raise ApiError(
+            status=409,
+            code="still_alive",
+            detail="Only a running job whose worker stopped sending heartbeats can be marked "
+            "interrupted.",
+        )
+    job.refresh_from_db()
+    return job
+
+
 @router.post("/{int:job_id}/cancel", response={200: JobOut, 404: ErrorOut})
+@access(RUN_JOBS)
 def cancel_job(request: HttpRequest, job_id: Id) -> Job:
     job = get_object_or_404(Job, pk=job_id)
     jobs.cancel(job=job)

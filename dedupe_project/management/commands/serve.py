@@ -7,6 +7,10 @@ Python process renders one page at a time (the GIL), so with ten people at once 
 queued behind each other; the kernel hands each new connection to a process that is free to
 accept it. If one of them dies, the others are stopped and this command exits non-zero, so the
 container (or systemd) restarts the whole web service.
+
+daphne runs *without* ``--proxy-headers``: with them it takes ``X-Forwarded-For`` from any peer as
+the client's address, so anyone could claim to be 127.0.0.1. The app reads the header itself,
+and only from the proxies named in ``DEDUPE_TRUSTED_PROXIES`` (``dedupe_project/network.py``).
 """
 
 from __future__ import annotations
@@ -88,7 +92,6 @@ class Command(BaseCommand):
                 host,
                 "--port",
                 str(port),
-                "--proxy-headers",
                 "dedupe_project.asgi:application",
             ]
         )
@@ -103,8 +106,7 @@ class Command(BaseCommand):
         listener.set_inheritable(True)
         fd = listener.fileno()
         command = [
-            sys.executable, "-m", "daphne", "--fd", str(fd), "--proxy-headers",
-            "dedupe_project.asgi:application",
+            sys.executable, "-m", "daphne", "--fd", str(fd), "dedupe_project.asgi:application",
         ]  # fmt: skip
         children = [
             subprocess.Popen(command, pass_fds=[fd])  # noqa: S603 - our own server

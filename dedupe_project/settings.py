@@ -126,6 +126,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "dedupe_project.middleware.ApiErrorShapeMiddleware",
+    "dedupe_project.middleware.ForgetStatsAfterChangesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -197,10 +199,24 @@ if REDIS_URL:
             "KEY_PREFIX": REDIS_PREFIX,
         }
     }
+    # channels-redis waits for the next message with a 5 s blocking pop on the server; redis-py 8
+    # made 5 s the default client read timeout too, so an idle socket's wait lost that race,
+    # raised TimeoutError and closed every idle WebSocket with 1011. The read may take as long
+    # as the pop plus a margin; a Redis that stays silent longer than that is really gone.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:channels"},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 15,
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                    }
+                ],
+                "prefix": f"{REDIS_PREFIX}:channels",
+            },
         }
     }
     DRAMATIQ_BROKER = {
@@ -218,6 +234,7 @@ DRAMATIQ_BROKER["MIDDLEWARE"] = [
     "dramatiq.middleware.Callbacks",
     "dramatiq.middleware.Retries",
     "django_dramatiq.middleware.DbConnectionsMiddleware",
+    "processing.priority.LowerPriority",
 ]
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 # Queues, one per kind of work so a long analysis never starves an action (STYLE.md).
@@ -343,6 +360,12 @@ except ValueError as _exc:
         f"DEDUPE_TRUSTED_PROXIES / DEDUPE_METRICS_ALLOWED_IPS: {_exc}"
     ) from None
 WEBHOOK_SECRET = env.str("DEDUPE_WEBHOOK_SECRET", default="")
+
+# The dashboard's figures are shared by every visitor for this long (0: computed every time).
+STATS_CACHE_SECONDS = env.float("DEDUPE_STATS_CACHE_SECONDS", default=10.0)
+# Background work yields the CPU to the web processes: each worker process lowers its own
+# priority by this much (nice; 0 keeps it).
+WORKER_NICENESS = env.int("DEDUPE_WORKER_NICENESS", default=10)
 
 # Every running job's worker touches its row every JOB_HEARTBEAT_SECONDS (a thread of its own,
 # whatever the job is doing); one silent for JOB_STALE_AFTER_SECONDS is dead: its job is marked

@@ -460,9 +460,7 @@ class PaperlessClient:
         self._limiter: Limiter | None = None
         if requests_per_second is not None:
             interval_ms = max(1, round(1000 / requests_per_second))
-            self._limiter = Limiter(
-                Rate(1, interval_ms), raise_when_fail=False, max_delay=24 * 3600 * 1000
-            )
+            self._limiter = Limiter(Rate(1, interval_ms))
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={"Authorization": f"Token {token.strip()}", "User-Agent": user_agent},
@@ -476,6 +474,8 @@ class PaperlessClient:
 
     def close(self) -> None:
         self._http.close()
+        if self._limiter is not None:
+            self._limiter.close()  # stops its leak thread
 
     def __enter__(self) -> PaperlessClient:
         return self
@@ -689,7 +689,7 @@ class PaperlessClient:
         allowed: frozenset[int],
     ) -> httpx.Response:
         if self._limiter is not None:
-            self._limiter.try_acquire("paperless")
+            self._limiter.try_acquire("paperless", blocking=True)  # waits for its turn
         url = f"{self.base_url}{path}"
         try:
             response = self._http.request(method, path, params=params, json=json, headers=headers)
@@ -837,8 +837,29 @@ class PaperlessClient:
             ) from error
 
     def get_json(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
-        """GET an API path and return its JSON."""
-        return self._json(self.request("GET", path, params=params), path=path)
+        """GET an API path and return its JSON.
+
+        An answer whose JSON is cut short (the server or a proxy dropped the connection in the
+        middle of the body, without a Content-Length to notice it by) is read again, with the
+        same retries and backoff as a dropped connection: a GET changes nothing."""
+        options = self._options
+        retrying = Retrying(
+            stop=stop_after_attempt(options.max_retries + 1),
+            wait=wait_exponential(multiplier=options.backoff_base, max=options.backoff_max)
+            + wait_random(0, options.backoff_base),
+            retry=retry_if_exception(lambda error: isinstance(error, InvalidResponse)),
+            before_sleep=lambda state: logger.warning(
+                "Paperless GET %s sent broken JSON; retry %s of %s",
+                path,
+                state.attempt_number,
+                options.max_retries,
+            ),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                return self._json(self.request("GET", path, params=params), path=path)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def post_json(self, path: str, *, json: Any) -> Any:
         """POST JSON (never blindly retried) and return the JSON answer."""

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Exists, F, FloatField, OuterRef, Sum, Value
 from django.db.models.functions import Coalesce, Floor, Least
 
@@ -105,6 +107,30 @@ def dashboard_stats() -> dict[str, Any]:
         "last_analysis_job": last_job,
         "histogram": confidence_histogram(),
     }
+
+
+STATS_CACHE_KEY = "dashboard-stats"
+
+
+def cached_dashboard_stats() -> dict[str, Any]:
+    """:func:`dashboard_stats`, kept for ``DEDUPE_STATS_CACHE_SECONDS`` (default 10) in the
+    cache (Redis in production, so every web process shares it). A dozen aggregates over the
+    groups, members and documents were a third of the dashboard's time, recomputed for every
+    visitor and every poll. Whatever a person changes through a request, and every job that
+    ends, forgets them at once (:func:`forget_dashboard_stats`); only a running sync's growing
+    counts can lag, by at most those seconds."""
+    seconds = settings.STATS_CACHE_SECONDS
+    if seconds <= 0:
+        return dashboard_stats()
+    data = cache.get(STATS_CACHE_KEY)
+    if data is None:
+        data = dashboard_stats()
+        cache.set(STATS_CACHE_KEY, data, seconds)
+    return dict(data)
+
+
+def forget_dashboard_stats() -> None:
+    cache.delete(STATS_CACHE_KEY)
 
 
 def isoformat(value: datetime | None) -> str | None:

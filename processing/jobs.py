@@ -304,4 +304,7 @@ def _finish(
         message=job.message,
         progress_done=job.progress_done,
     )
+    from duplicates.stats import forget_dashboard_stats
+
+    forget_dashboard_stats()  # what the job changed shows at once
     events.announce_job(job)

@@ -217,7 +217,7 @@ DRAMATIQ_BROKER["MIDDLEWARE"] = [
 ]
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 # Queues, one per kind of work so a long analysis never starves an action (STYLE.md).
-DEDUPE_QUEUES = ("sync", "analysis", "actions", "ai", "maintenance")
+DEDUPE_QUEUES = ("sync", "analysis", "actions", "ai", "maintenance", "webhooks")
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -309,6 +309,16 @@ OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 METRICS_TOKEN = env.str("DEDUPE_METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("DEDUPE_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
 WEBHOOK_SECRET = env.str("DEDUPE_WEBHOOK_SECRET", default="")
+# This app's address as Paperless reaches it (behind Docker networks it is not the one the browser
+# uses), e.g. http://dedupe:8000; the webhook set-up page can also store one.
+PUBLIC_URL = env.str("DEDUPE_PUBLIC_URL", default="")
+# The webhook endpoint: the largest body read (a workflow with "include document" sends the whole
+# file, which is read and dropped), and deliveries per minute per address (django-ratelimit's
+# "N/m"): authenticated ones, and refused ones (a wrong secret) before the address is turned away.
+WEBHOOK_MAX_BODY_BYTES = env.int("DEDUPE_WEBHOOK_MAX_BODY_MB", default=64) * 1024 * 1024
+WEBHOOK_MAX_FIELDS_BYTES = 64 * 1024
+WEBHOOK_RATE_LIMIT = env.str("DEDUPE_WEBHOOK_RATE_LIMIT", default="3000/m")
+WEBHOOK_REFUSED_RATE_LIMIT = env.str("DEDUPE_WEBHOOK_REFUSED_RATE_LIMIT", default="30/m")
 
 # A job whose worker has not reported for this long is considered dead.
 JOB_STALE_AFTER_SECONDS = env.int("DEDUPE_JOB_STALE_AFTER_SECONDS", default=300)

@@ -22,6 +22,7 @@ urlpatterns = [
     path("jobs/", include("processing.urls")),
     path("documents/", include("documents.urls")),
     path("duplicates/", include("duplicates.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -188,6 +188,11 @@ class Document(models.Model):
                 name="doc_needs_analysis",
                 condition=Q(needs_analysis=True),
             ),
+            models.Index(
+                fields=["root_paperless_id"],
+                name="doc_version_root",
+                condition=Q(root_paperless_id__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -90,6 +90,7 @@ class Job(models.Model):
         ACTION = "action", "Action on documents"
         AI = "ai", "AI metadata suggestions"
         DIAGNOSTICS = "diagnostics", "Diagnostics"
+        WEBHOOK = "webhook", "Webhook deliveries from Paperless"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

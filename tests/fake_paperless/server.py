@@ -318,6 +318,11 @@ class FakePaperless:
 
     # --- misbehaviour ----------------------------------------------------------------------------
 
+    def reset_faults(self) -> None:
+        """No scripted misbehaviour any more (the library and the records stay)."""
+        with self._control_lock:
+            self._faults.clear()
+
     def _add_fault(self, fault: Fault) -> None:
         with self._control_lock:
             self._faults.append(fault)

@@ -778,7 +778,9 @@ class SyncRun:
         if thumb.not_modified:
             result.outcome = "thumbnails_unchanged"
             return result
-        if not result.original_checksum and thumb.etag:
+        if not result.original_checksum and thumb.etag and not self.listing_checksums:
+            # A Paperless 2.x lists no checksum: the thumbnail's ETag is the file's. (Paperless 3
+            # lists the original's; its thumbnail may be of a newer version, another file.)
             result.original_checksum = etag_value(thumb.etag)[:64]
         try:
             result.hashes = hash_image(thumb.content)

@@ -625,7 +625,9 @@ class _Routes:
         match = _VERSION_RE_PATH.match(path)
         if match and self.fake.has_versions:
             root_id, version_id = int(match.group(1)), int(match.group(2))
-            return self._allow(("DELETE", "PATCH"), lambda: self.version(root_id, version_id))
+            return self._allow(
+                ("DELETE", "PATCH"), lambda: self.document_version(root_id, version_id)
+            )
         match = _DETAIL_RE.match(path)
         if match:
             document_id, action = int(match.group(1)), match.group(2)
@@ -1228,7 +1230,7 @@ class _Routes:
             raise HttpError(404, {"detail": NO_DOCUMENT})
         return json_response(200, {"root_id": document.root_document or document.id})
 
-    def version(self, root_id: int, version_id: int) -> Response:
+    def document_version(self, root_id: int, version_id: int) -> Response:
         state = self.state
         root = self._document_or_404(root_id)
         if version_id == root.id:

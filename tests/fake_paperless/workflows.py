@@ -248,6 +248,8 @@ class WebhookDelivery:
     queued_at: float
     attempts: list[str] = field(default_factory=list)  # "204", "500", "refused", "timeout", ...
     sent_at: list[float] = field(default_factory=list)
+    sent_wall: list[float] = field(default_factory=list)  # time.time() of each attempt
+    backoff: list[float] = field(default_factory=list)  # seconds waited before each retry
     done: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -325,7 +327,11 @@ def build_request(
                 "POST", "http://placeholder/", headers=headers, content=body.encode()
             )
     body_bytes = request.read()
-    out = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+    out = {
+        key.decode(): value.decode()
+        for key, value in request.headers.raw
+        if key.lower() not in (b"host", b"content-length")
+    }
     return out, body_bytes
 
 
@@ -416,6 +422,7 @@ class WorkflowRunner:
                     delivery.attempts.append("dropped")
                     return
                 delivery.sent_at.append(time.monotonic())
+                delivery.sent_wall.append(time.time())
                 try:
                     with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
                         response = client.post(
@@ -431,6 +438,7 @@ class WorkflowRunner:
                 if response.is_success:
                     return
                 if attempt < MAX_RETRIES:
-                    time.sleep(fake.webhook_retry_base * 2**attempt)
+                    delivery.backoff.append(fake.webhook_retry_base * 2**attempt)
+                    time.sleep(delivery.backoff[-1])
         finally:
             delivery.done.set()

@@ -30,6 +30,7 @@ class PlanIn(Schema):
         "delete_duplicates",
         "tag_duplicates",
         "delete_document",
+        "keep_as_version",
     ]
     groups: list[int] = []
     all_matching: bool = False

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from dedupe_project.models import FACTORS as FACTOR_DESCRIPTIONS
 from dedupe_project.models import Configuration
 from documents.models import Correspondent, DocumentType, Tag
+from duplicates.actions import versions_available
 from duplicates.analysis import AnalysisAlreadyRunning, start_analysis
 from duplicates.api import export_response
 from duplicates.engine import FACTORS
@@ -78,6 +79,7 @@ def group_list(request: HttpRequest) -> HttpResponse:
         ],
         # names for the filter and the bulk actions' tag choice (both in the partial too)
         "tags": Tag.objects.only("pk", "paperless_id", "name"),
+        "versions_unavailable": versions_available(),  # why "keep as versions" is off, if it is
         "factor_controls": [
             {
                 "name": name,

@@ -18,6 +18,7 @@ path of a file holding it (Docker secrets).
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -208,6 +209,12 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     DRAMATIQ_BROKER = {"BROKER": "dramatiq.brokers.stub.StubBroker", "OPTIONS": {}}
 
+# An idle worker asks Redis for work every so often, backing off up to this many milliseconds
+# (Dramatiq's default, 1000, made every hop of a webhook -> mirror -> analysis chain wait up to a
+# second); read by Dramatiq from the environment when it starts, so the workers inherit it.
+os.environ.setdefault(
+    "dramatiq_worker_timeout", str(env.int("DEDUPE_WORKER_IDLE_POLL_MS", default=100))
+)
 DRAMATIQ_BROKER["MIDDLEWARE"] = [
     "dramatiq.middleware.AgeLimit",
     "dramatiq.middleware.TimeLimit",

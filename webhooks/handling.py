@@ -35,6 +35,7 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -54,11 +55,15 @@ from webhooks.receive import Delivery
 logger = logging.getLogger(__name__)
 
 WEBHOOK = Job.Kind.WEBHOOK
-SETTLE_SECONDS = 0.2
-"""A run waits until the newest event is this old, so the first events of a burst go together."""
+SETTLE_SECONDS = 0.05
+"""A run waits until the newest event is this old, so the first events of a burst go together
+(later ones are taken by the run's next rounds)."""
 MAX_BATCH = 1000
-MAX_ROUNDS = 50
+MAX_ROUNDS = 200
 """Batches one job takes before it ends (events arriving meanwhile are taken by the same job)."""
+LINGER_SECONDS = 0.5
+"""After a round, a run waits this long for more deliveries before it ends: deliveries a few
+hundred milliseconds apart (Paperless sends them one after the other) share a run."""
 RECHECK_DELAYS = (5, 10, 20, 40, 80, 160, 300, 600)
 """Seconds before reading a document without text again: about 20 minutes in all."""
 RETRY_DELAYS = (5, 15, 60, 300, 900)
@@ -99,9 +104,16 @@ def record_delivery(*, event: str, delivery: Delivery, remote_addr: str | None) 
     return record
 
 
+ACTIVE_KEY = "webhooks:run-active"
+ACTIVE_TTL = 15  # seconds; refreshed every round, so a killed run stops counting soon
+
+
 def schedule_run() -> Job | None:
-    """Queue a ``webhook`` job unless one is queued already (it will take every waiting event
-    when it starts). Two deliveries racing may both queue one: the second finds little to do."""
+    """Queue a ``webhook`` job unless one is queued already, or one is running and will look for
+    new deliveries before it ends (it takes every waiting event). Two deliveries racing may both
+    queue one: the second finds little to do."""
+    if cache.get(ACTIVE_KEY):
+        return None
     queued = Job.objects.filter(kind=WEBHOOK, status=Job.Status.QUEUED).exclude(
         params__has_key="recheck_at"
     )
@@ -124,14 +136,43 @@ def webhook_job(ctx: JobContext) -> dict[str, Any]:
 
 
 def process_deliveries(
-    *, ctx: JobContext | None = None, settle: float = SETTLE_SECONDS
+    *,
+    ctx: JobContext | None = None,
+    settle: float | None = None,
+    linger: float | None = None,
 ) -> dict[str, Any]:
-    """Work through every claimable event (see the module docstring); returns counts."""
+    """Work through every claimable event (see the module docstring); returns counts.
+    ``settle`` / ``linger``: seconds, ``SETTLE_SECONDS`` / ``LINGER_SECONDS`` by default."""
+    settle = SETTLE_SECONDS if settle is None else settle
+    linger = LINGER_SECONDS if linger is None else linger
     counts: Counter[str] = Counter()
     job_id = ctx.job.pk if ctx is not None else None
+    cache.set(ACTIVE_KEY, job_id or "inline", ACTIVE_TTL)
+    try:
+        _rounds(ctx=ctx, job_id=job_id, counts=counts, settle=settle, linger=linger)
+    finally:
+        cache.delete(ACTIVE_KEY)
+    # A delivery that came as this run ended saw it active and queued nothing: queue a run now.
+    if WebhookEvent.objects.claimable(now=timezone.now()).exists():
+        schedule_run()
+    _schedule_rechecks()
+    return dict(counts)
+
+
+def _rounds(
+    *,
+    ctx: JobContext | None,
+    job_id: int | None,
+    counts: Counter[str],
+    settle: float,
+    linger: float,
+) -> None:
     _settle(settle)
     for _ in range(MAX_ROUNDS):
+        cache.set(ACTIVE_KEY, job_id or "inline", ACTIVE_TTL)
         batch = _claim(job_id=job_id)
+        if not batch and counts["rounds"] and linger:
+            batch = _linger(job_id=job_id, seconds=linger, ctx=ctx)
         if not batch:
             break
         counts["rounds"] += 1
@@ -145,8 +186,18 @@ def process_deliveries(
                 counts=dict(counts),
                 force=True,
             )
-    _schedule_rechecks()
-    return dict(counts)
+
+
+def _linger(*, job_id: int | None, seconds: float, ctx: JobContext | None) -> list[WebhookEvent]:
+    """Wait up to ``seconds`` for another delivery to claim (a cheap query every 50 ms)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if WebhookEvent.objects.claimable(now=timezone.now(), job_id=job_id).exists():
+            return _claim(job_id=job_id)
+    if ctx is not None:
+        ctx.check_cancelled()
+    return []
 
 
 def _settle(seconds: float) -> None:

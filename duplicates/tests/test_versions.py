@@ -83,9 +83,13 @@ def test_a_queued_analysis_waits_for_an_older_running_one(monkeypatch):
     done = threading.Event()
     thread = threading.Thread(target=lambda: (jobs.execute(newer.pk), done.set()))
     thread.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 20
+    while not Job.objects.get(pk=newer.pk).message.startswith(f"Waiting for analysis #{older.pk}"):
+        assert time.monotonic() < deadline and not done.is_set()
+        time.sleep(0.05)
+    time.sleep(0.2)
     assert not done.is_set()  # waiting, not failed
-    assert Job.objects.get(pk=newer.pk).message.startswith(f"Waiting for analysis #{older.pk}")
+    assert Job.objects.get(pk=newer.pk).status == Job.Status.RUNNING
     Job.objects.filter(pk=older.pk).update(status=Job.Status.SUCCEEDED)
     thread.join(timeout=30)
     assert Job.objects.get(pk=newer.pk).status == Job.Status.SUCCEEDED

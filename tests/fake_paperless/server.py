@@ -228,6 +228,9 @@ class FakePaperless:
         self.webhook_delay = 0.0
         # Seconds before the first retry of a non-2xx answer, doubling (Celery's retry_backoff).
         self.webhook_retry_base = 1.0
+        # Webhooks sent at once (Paperless's Celery task workers, PAPERLESS_TASK_WORKERS; set
+        # before the first webhook). A retry waits in its worker here, unlike Celery's.
+        self.webhook_workers = 4
         # PAPERLESS_WEBHOOKS_ALLOW_INTERNAL_REQUESTS (default true).
         self.webhooks_allow_internal = True
         # PAPERLESS_URL, for {{ doc_url }}; None: the fake's own URL.

@@ -250,6 +250,7 @@ class WebhookDelivery:
     sent_at: list[float] = field(default_factory=list)
     sent_wall: list[float] = field(default_factory=list)  # time.time() of each attempt
     backoff: list[float] = field(default_factory=list)  # seconds waited before each retry
+    answer_seconds: list[float] = field(default_factory=list)  # how long each answer took
     done: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -372,7 +373,9 @@ class WorkflowRunner:
     def _submit(self, delivery: WebhookDelivery, generation: int, delay: float) -> None:
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fake-celery")
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.fake.webhook_workers, thread_name_prefix="fake-celery"
+                )
             pool = self._pool
         pool.submit(self._deliver, delivery, generation, delay)
 
@@ -434,6 +437,7 @@ class WorkflowRunner:
                 except httpx.HTTPError:
                     delivery.attempts.append("refused")
                     return  # not retried
+                delivery.answer_seconds.append(time.monotonic() - delivery.sent_at[-1])
                 delivery.attempts.append(str(response.status_code))
                 if response.is_success:
                     return

@@ -16,6 +16,15 @@ SECRET = "test-webhook-secret-0123456789abcdef"
 
 
 @pytest.fixture(autouse=True)
+def _no_waiting(monkeypatch):
+    """Runs do not wait for more deliveries here (the tests say when they arrive)."""
+    from webhooks import handling
+
+    monkeypatch.setattr(handling, "SETTLE_SECONDS", 0)
+    monkeypatch.setattr(handling, "LINGER_SECONDS", 0)
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache():
     cache.clear()  # rate-limit counters of another test
     yield

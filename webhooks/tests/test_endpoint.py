@@ -125,7 +125,7 @@ def test_every_workflow_webhook_shape_is_accepted(secret, webhook):
         "POST",
         "/webhooks/paperless/updated/",
         data=body,
-        content_type=headers.get("content-type", ""),
+        content_type={k.lower(): v for k, v in headers.items()}.get("content-type", ""),
         headers=_headers(),
     )
     assert response.status_code == 202, response.content

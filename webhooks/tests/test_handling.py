@@ -4,6 +4,7 @@ text read again, our own changes ignored, versions, Paperless down, and a killed
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -259,7 +260,7 @@ def test_paperless_down_makes_the_events_wait_then_fail(
             assert event.next_check_at > timezone.now()
             assert event.attempts == tries
         WebhookEvent.objects.update(next_check_at=None if tries == 0 else timezone.now())
-        handling.process_deliveries(settle=0)
+        handling.process_deliveries()
     event = WebhookEvent.objects.get()
     assert event.status == WebhookEvent.Status.FAILED
     assert "did not answer" in event.detail and "503" in event.detail
@@ -336,6 +337,38 @@ def test_a_worker_killed_mid_event_loses_nothing(
     mirrored = Document.objects.filter(paperless_id__in=[d.id for d in added])
     assert mirrored.count() == 12
     assert mirrored.filter(phash__isnull=False).count() == 12
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"done"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deliveries_arriving_while_a_run_works_join_it(
+    client, paperless, secret, run_sync, run_webhook_jobs, monkeypatch
+):
+    """Paperless sends a burst one delivery after the other: they share a run (it waits a little
+    for the next one), and no new run is queued meanwhile."""
+    import threading
+
+    library(paperless, run_sync, documents=10)
+    monkeypatch.setattr(handling, "LINGER_SECONDS", 0.5)
+    deliver(client, "updated", 1)
+    job = Job.objects.get(kind=Job.Kind.WEBHOOK, status=Job.Status.QUEUED)
+
+    def trickle():
+        from django.test import Client
+
+        late = Client()
+        for pid in range(2, 7):
+            time.sleep(0.15)
+            deliver(late, "updated", pid)
+
+    thread = threading.Thread(target=trickle)
+    thread.start()
+    jobs.execute(job.pk)  # with the real linger below
+    thread.join()
+    job.refresh_from_db()
+    assert job.result["events"] == 6 and job.result["rounds"] >= 2
+    assert Job.objects.filter(kind=Job.Kind.WEBHOOK).count() == 1
+    run_webhook_jobs()
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"done"}
 
 

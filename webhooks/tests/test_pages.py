@@ -163,3 +163,59 @@ def test_others_read_the_events_page_but_cannot_retry(reviewer):
     assert "Paperless did not answer" in page and "Retry" not in page
     failed = WebhookEvent.objects.get(status="failed")
     assert reviewer.post(reverse("webhook-event-retry", args=[failed.pk])).status_code == 403
+
+
+def test_the_dashboard_counts_duplicates_caught_on_arrival(auth_client):
+    _events()
+    page = auth_client.get(reverse("dashboard")).content.decode()
+    assert 'id="webhook-stats"' in page
+    assert "1</a> this week, 1 in all" in page
+
+
+# --- the API --------------------------------------------------------------------------------
+
+
+def test_the_api_lists_and_filters_events(auth_client):
+    _events()
+    body = auth_client.get("/api/webhooks/events", {"status": "failed"}).json()
+    assert body["count"] == 1 and body["items"][0]["paperless_id"] == 11
+    assert auth_client.get("/api/webhooks/events", {"duplicates": True}).json()["count"] == 1
+    bad = auth_client.get("/api/webhooks/events", {"status": "nope"})
+    assert bad.status_code == 422 and "status" in bad.json()["field_errors"]
+
+
+def test_the_api_retries_and_refuses_what_cannot_be_retried(auth_client):
+    _events()
+    failed = WebhookEvent.objects.get(status="failed")
+    answer = auth_client.post(f"/api/webhooks/events/{failed.pk}/retry")
+    assert answer.status_code == 200 and answer.json()["status"] == "pending"
+    again = auth_client.post(f"/api/webhooks/events/{failed.pk}/retry")
+    assert again.status_code == 409 and again.json()["code"] == "not_failed"
+
+
+def test_the_api_sets_up_tests_and_removes(auth_client, paperless):
+    paperless.seed(documents=1)
+    state = auth_client.get("/api/webhooks/setup").json()
+    assert [w["ok"] for w in state["workflows"]] == [False, False]
+    made = auth_client.post(
+        "/api/webhooks/setup",
+        {"public_url": "http://localhost:8000", "notify_tag": "possible duplicate"},
+        content_type="application/json",
+    )
+    assert made.status_code == 200, made.content
+    assert [w["ok"] for w in made.json()["workflows"]] == [True, True]
+    assert made.json()["secret_set"] and "secret" not in made.json()  # only a hint
+    test = auth_client.post("/api/webhooks/setup/test")
+    assert test.status_code == 202 and test.json()["state"] in ("waiting", "received")
+    refused = auth_client.post(
+        "/api/webhooks/setup", {"public_url": "ftp://x"}, content_type="application/json"
+    )
+    assert refused.status_code == 422 and refused.json()["code"] == "setup_failed"
+    removed = auth_client.delete("/api/webhooks/setup")
+    assert removed.status_code == 200 and paperless.state.workflows == {}
+
+
+def test_the_api_set_up_is_for_admins(reviewer):
+    assert reviewer.get("/api/webhooks/setup").status_code == 403
+    assert reviewer.post("/api/webhooks/setup/test").status_code == 403
+    assert reviewer.get("/api/webhooks/events").status_code == 200

@@ -496,6 +496,12 @@ class DeliveryTest:
         return max(0.0, (self.received_at - self.started_at).total_seconds())
 
     @property
+    def seconds_ago(self) -> float | None:
+        if self.received_at is None:
+            return None
+        return max(0.0, (timezone.now() - self.received_at).total_seconds())
+
+    @property
     def waiting_seconds(self) -> float:
         if self.started_at is None:
             return 0.0

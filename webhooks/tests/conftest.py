@@ -3,6 +3,7 @@ cache, and a way to run the ``webhook`` job as a worker would."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.core.cache import cache
 
 from processing import jobs
 from processing.models import Job
+from webhooks import handling
 
 SECRET = "test-webhook-secret-0123456789abcdef"
 
@@ -25,10 +27,13 @@ def _no_waiting(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _clean_cache():
-    cache.clear()  # rate-limit counters of another test
+def _fresh_rate_limits(settings):
+    """Rate-limit counters of this test only. (Never ``cache.clear()``: on Redis that is a
+    FLUSHDB of the database other test runs share.)"""
+    settings.RATELIMIT_CACHE_PREFIX = f"rl-test-{uuid.uuid4().hex}:"
+    cache.delete(handling.ACTIVE_KEY)
     yield
-    cache.clear()
+    cache.delete(handling.ACTIVE_KEY)
 
 
 @pytest.fixture

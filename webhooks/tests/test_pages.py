@@ -219,3 +219,8 @@ def test_the_api_set_up_is_for_admins(reviewer):
     assert reviewer.get("/api/webhooks/setup").status_code == 403
     assert reviewer.post("/api/webhooks/setup/test").status_code == 403
     assert reviewer.get("/api/webhooks/events").status_code == 200
+
+
+def test_the_settings_explain_that_deletions_need_the_sync(auth_client):
+    page = auth_client.get(reverse("settings")).content.decode()
+    assert 'id="sync-and-webhooks"' in page and "Deleting one" in page

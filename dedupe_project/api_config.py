@@ -7,6 +7,7 @@ the API reject exactly the same things with the same messages.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -25,6 +26,13 @@ class FactorSetting(Schema):
     enabled: bool
 
 
+class AiPrice(Schema):
+    """US dollars per million tokens."""
+
+    input: float
+    output: float
+
+
 class ConfigDefaultsOut(Schema):
     """Every tunable setting (what /defaults answers)."""
 
@@ -40,6 +48,21 @@ class ConfigDefaultsOut(Schema):
     dry_run_tag_id: int | None
     sync_interval_minutes: int
     thumbnail_cache_mb: int
+    ai_base_url: str
+    ai_model: str
+    ai_timeout_seconds: float
+    ai_max_input_tokens: int
+    ai_max_output_tokens: int
+    ai_temperature: float
+    ai_requests_per_minute: int
+    ai_max_retries: int
+    ai_max_tags: int
+    ai_protected_tag_ids: list[int]
+    ai_monthly_budget: Decimal | None
+    ai_run_document_limit: int
+    ai_price_table: dict[str, AiPrice]
+    ai_accept_threshold: float
+    ai_review_new_documents: bool
 
 
 class ConfigOut(ConfigDefaultsOut):
@@ -49,6 +72,7 @@ class ConfigOut(ConfigDefaultsOut):
     paperless_token_hint: str
     openai_api_key_set: bool
     openai_api_key_hint: str
+    openai_api_key_url: str = ""
     updated_at: datetime | None = None
 
 
@@ -69,6 +93,21 @@ class ConfigUpdate(Schema):
     dry_run_tag_id: int | None = None
     sync_interval_minutes: int | None = None
     thumbnail_cache_mb: int | None = None
+    ai_base_url: str | None = None
+    ai_model: str | None = None
+    ai_timeout_seconds: float | None = None
+    ai_max_input_tokens: int | None = None
+    ai_max_output_tokens: int | None = None
+    ai_temperature: float | None = None
+    ai_requests_per_minute: int | None = None
+    ai_max_retries: int | None = None
+    ai_max_tags: int | None = None
+    ai_protected_tag_ids: list[int] | None = None
+    ai_monthly_budget: Decimal | None = None
+    ai_run_document_limit: int | None = None
+    ai_price_table: dict[str, AiPrice] | None = None
+    ai_accept_threshold: float | None = None
+    ai_review_new_documents: bool | None = None
 
 
 class ValidationOut(Schema):

@@ -29,15 +29,6 @@ class ConfigurationForm(forms.ModelForm):
     """The settings page. Field types are checked here; ranges and consistency by the model, the
     same validation the API uses."""
 
-    openai_api_key = forms.CharField(
-        label="OpenAI API key",
-        required=False,
-        strip=True,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Stored encrypted. Leave empty to keep the current key.",
-    )
-    clear_openai_api_key = forms.BooleanField(label="Remove the stored key", required=False)
-
     class Meta:
         model = Configuration
         fields = [
@@ -114,16 +105,6 @@ class ConfigurationForm(forms.ModelForm):
         # Errors the model raises about the weights belong to the factor table.
         if "factor_weights" in self._errors:
             self.add_error(None, self._errors.pop("factor_weights"))
-
-    def save(self, commit: bool = True) -> Configuration:
-        config = super().save(commit=False)
-        if self.cleaned_data.get("clear_openai_api_key"):
-            config.set_secret("openai_api_key", "")
-        elif self.cleaned_data.get("openai_api_key"):
-            config.set_secret("openai_api_key", self.cleaned_data["openai_api_key"])
-        if commit:
-            config.save()
-        return config
 
 
 class ConnectionForm(forms.Form):

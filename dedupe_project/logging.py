@@ -114,6 +114,8 @@ def build_logging_config(*, level: str, fmt: str) -> dict[str, Any]:
         "loggers": {
             "django": {"level": level},
             "httpx": {"level": "WARNING"},
+            "httpx2": {"level": "WARNING"},
+            "openai": {"level": "WARNING"},
             "httpcore": {"level": "WARNING"},
             "daphne": {"level": "INFO"},
             "dramatiq": {"level": "INFO"},

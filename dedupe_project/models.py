@@ -70,6 +70,49 @@ def validate_factor_weights(value: Any) -> None:
         )
 
 
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+def default_ai_price_table() -> dict[str, dict[str, float]]:
+    """US dollars per million tokens (input, output), as the providers listed them; the user
+    edits it. A local model (Ollama, LM Studio, vLLM) costs nothing: add it with 0 and 0."""
+    return {
+        "gpt-4o-mini": {"input": 0.15, "output": 0.60},
+        "gpt-4o": {"input": 2.50, "output": 10.00},
+        "gpt-4.1": {"input": 2.00, "output": 8.00},
+        "gpt-4.1-mini": {"input": 0.40, "output": 1.60},
+        "gpt-4.1-nano": {"input": 0.10, "output": 0.40},
+        "llama3.1:8b": {"input": 0.0, "output": 0.0},
+        "qwen2.5:7b": {"input": 0.0, "output": 0.0},
+    }
+
+
+def validate_ai_price_table(value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError("The price table must be an object of model name to prices.")
+    for model, prices in value.items():
+        if not isinstance(model, str) or not model.strip() or len(model) > 200:
+            raise ValidationError("Each model needs a name of 1 to 200 characters.")
+        if not isinstance(prices, dict) or set(prices) != {"input", "output"}:
+            raise ValidationError(
+                f"{model}: give exactly 'input' and 'output' (USD per 1M tokens)."
+            )
+        for side, price in prices.items():
+            if (
+                isinstance(price, bool)
+                or not isinstance(price, int | float)
+                or not 0 <= price <= 1000
+            ):
+                raise ValidationError(f"{model}: the {side} price must be a number from 0 to 1000.")
+
+
+def validate_tag_id_list(value: Any) -> None:
+    if not isinstance(value, list) or any(
+        isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value
+    ):
+        raise ValidationError("Give a list of Paperless tag ids.")
+
+
 def validate_sync_interval(value: int) -> None:
     if value != 0 and not 5 <= value <= 10080:
         raise ValidationError("Sync every 5 to 10080 minutes (one week), or 0 to turn it off.")
@@ -134,6 +177,102 @@ class Configuration(models.Model):
     thumbnail_cache_mb = models.PositiveIntegerField(
         default=512, validators=[MinValueValidator(16), MaxValueValidator(100_000)]
     )
+
+    # --- AI review (ai_review/): any OpenAI-compatible endpoint, within a budget --------------
+    ai_base_url = models.URLField(
+        "AI base URL",
+        max_length=500,
+        blank=True,
+        help_text="Empty for OpenAI; e.g. http://localhost:11434/v1 for Ollama. Overridden by "
+        "OPENAI_BASE_URL.",
+    )
+    openai_api_key_url = models.CharField(
+        max_length=500,
+        blank=True,
+        editable=False,
+        help_text="The base URL the stored key was entered for: it is only ever sent there.",
+    )
+    ai_model = models.CharField(
+        "Model",
+        max_length=200,
+        default="gpt-4o-mini",
+        help_text="The model name the endpoint knows.",
+    )
+    ai_timeout_seconds = models.FloatField(
+        "AI timeout (seconds)",
+        default=60,
+        validators=[MinValueValidator(5), MaxValueValidator(600)],
+        help_text="How long one answer may take (a local model on a CPU needs minutes).",
+    )
+    ai_max_input_tokens = models.PositiveIntegerField(
+        "Most text tokens per document",
+        default=3000,
+        validators=[MinValueValidator(200), MaxValueValidator(200_000)],
+        help_text="Longer texts are cut: their start, end and the lines with dates and amounts.",
+    )
+    ai_max_output_tokens = models.PositiveIntegerField(
+        "Most answer tokens per document",
+        default=1000,
+        validators=[MinValueValidator(100), MaxValueValidator(32_000)],
+    )
+    ai_temperature = models.FloatField(
+        "Temperature", default=0.0, validators=[MinValueValidator(0), MaxValueValidator(2)]
+    )
+    ai_requests_per_minute = models.PositiveIntegerField(
+        "AI requests per minute",
+        default=60,
+        validators=[MaxValueValidator(10_000)],
+        help_text="Requests are spaced to stay under this (0 = no limit).",
+    )
+    ai_max_retries = models.PositiveSmallIntegerField(
+        "AI retries",
+        default=3,
+        validators=[MaxValueValidator(10)],
+        help_text="Retries of a request after a timeout, 429 (honouring Retry-After) or 5xx.",
+    )
+    ai_max_tags = models.PositiveSmallIntegerField(
+        "Most tags suggested", default=5, validators=[MinValueValidator(1), MaxValueValidator(20)]
+    )
+    ai_protected_tag_ids = models.JSONField(
+        "Protected tags",
+        default=list,
+        blank=True,
+        validators=[validate_tag_id_list],
+        help_text="Documents with any of these tags are never sent to the AI.",
+    )
+    ai_monthly_budget = models.DecimalField(
+        "Monthly AI budget (USD)",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=5,
+        validators=[MinValueValidator(0)],
+        help_text="A run stops cleanly before it would spend more this month (empty = no limit).",
+    )
+    ai_run_document_limit = models.PositiveIntegerField(
+        "Most documents per AI run",
+        default=100,
+        validators=[MinValueValidator(1), MaxValueValidator(100_000)],
+    )
+    ai_price_table = models.JSONField(
+        "AI prices",
+        default=default_ai_price_table,
+        blank=True,
+        validators=[validate_ai_price_table],
+        help_text="USD per million input and output tokens, per model.",
+    )
+    ai_accept_threshold = models.FloatField(
+        "Accept-all confidence",
+        default=0.8,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="What 'accept all above' on the review page starts with.",
+    )
+    ai_review_new_documents = models.BooleanField(
+        "AI review of new documents",
+        default=False,
+        help_text="Send each new document arriving by webhook for AI suggestions.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -155,6 +294,14 @@ class Configuration(models.Model):
         value = value.strip()
         register_secret(value)
         setattr(self, f"{name}_encrypted", crypto.encrypt(value) if value else "")
+        if name == "openai_api_key":
+            # A key is only ever sent to the endpoint it was entered for.
+            self.openai_api_key_url = self.ai_endpoint() if value else ""
+
+    def ai_endpoint(self) -> str:
+        """The AI base URL in use: OPENAI_BASE_URL, else the setting, else OpenAI's."""
+        url = settings.OPENAI_BASE_URL or self.ai_base_url or OPENAI_DEFAULT_BASE_URL
+        return url.strip().rstrip("/")
 
     def get_secret(self, name: str) -> str:
         if name not in self.SECRET_FIELDS:
@@ -193,11 +340,11 @@ class Configuration(models.Model):
         if unknown:
             raise ValidationError({name: "Unknown setting." for name in unknown})
         for name, value in changes.items():
-            if name in self.SECRET_FIELDS:
-                if value is not None:
-                    self.set_secret(name, str(value))
-            else:
+            if name not in self.SECRET_FIELDS:
                 setattr(self, name, value)
+        for name, value in changes.items():  # after the URLs, which a key is bound to
+            if name in self.SECRET_FIELDS and value is not None:
+                self.set_secret(name, str(value))
         try:
             self.full_clean()
         except ValidationError:
@@ -242,6 +389,7 @@ class Configuration(models.Model):
         for name in self.SECRET_FIELDS:
             data[f"{name}_set"] = bool(getattr(self, f"{name}_encrypted"))
             data[f"{name}_hint"] = self.secret_hint(name)
+        data["openai_api_key_url"] = self.openai_api_key_url
         data["updated_at"] = self.updated_at
         return data
 

@@ -311,7 +311,10 @@ PAPERLESS_URL = env.str("PAPERLESS_URL", default="")
 PAPERLESS_API_TOKEN = env.str("PAPERLESS_API_TOKEN", default="")
 PAPERLESS_TIMEOUT = env.float("DEDUPE_PAPERLESS_TIMEOUT", default=30.0)
 PAPERLESS_VERIFY_TLS = env.bool("DEDUPE_PAPERLESS_VERIFY_TLS", default=True)
+# The OpenAI SDK's own names. The key from the environment is only sent to OPENAI_BASE_URL (or to
+# OpenAI when that is unset), never to a base URL entered in the UI.
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
 
 METRICS_TOKEN = env.str("DEDUPE_METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("DEDUPE_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])

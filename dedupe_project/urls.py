@@ -23,6 +23,7 @@ urlpatterns = [
     path("documents/", include("documents.urls")),
     path("duplicates/", include("duplicates.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("ai/", include("ai_review.urls")),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -465,7 +465,9 @@ def is_own_change(paperless_id: int, modified: datetime | str | None) -> bool:
     return False
 
 
-def _begin_own_change(*, paperless_id: int, kind: str, plan: Plan) -> OwnChange:
+def begin_own_change(*, paperless_id: int, kind: str, plan: Plan | None = None) -> OwnChange:
+    """Record, before sending it, a change we make to a Paperless document (any caller: these
+    plans, AI suggestions being applied), so the webhook it fires is known as ours."""
     now = timezone.now()
     return OwnChange.objects.create(
         paperless_id=paperless_id,
@@ -476,7 +478,7 @@ def _begin_own_change(*, paperless_id: int, kind: str, plan: Plan) -> OwnChange:
     )
 
 
-def _finish_own_change(change: OwnChange, *, modified: datetime | None) -> None:
+def finish_own_change(change: OwnChange, *, modified: datetime | None) -> None:
     change.modified = modified
     change.expires_at = timezone.now() + (OWN_CHANGE_KEEP if modified else OWN_CHANGE_PENDING)
     change.save(update_fields=["modified", "expires_at"])
@@ -922,7 +924,7 @@ class _Executor:
         as it is now, so running it again (after a crash) adds nothing twice."""
         assert self.client is not None
         kept_id = item.kept_paperless_id
-        change = _begin_own_change(paperless_id=kept_id, kind="merge", plan=self.plan)
+        change = begin_own_change(paperless_id=kept_id, kind="merge", plan=self.plan)
         kept = self.client.get_document(kept_id)
         merged: dict[str, Any] = {}
         from dedupe_project.models import Configuration
@@ -965,15 +967,15 @@ class _Executor:
             # The ASN is unique in Paperless (trashed documents keep theirs): take it off first.
             item.data["asn_moved"] = asn
             item.save(update_fields=["data"])
-            own = _begin_own_change(paperless_id=item.paperless_id, kind="asn", plan=self.plan)
+            own = begin_own_change(paperless_id=item.paperless_id, kind="asn", plan=self.plan)
             updated = self.client.set_archive_serial_number(item.paperless_id, asn=None)
-            _finish_own_change(own, modified=updated.get("modified"))
+            finish_own_change(own, modified=updated.get("modified"))
             item.data["seen_modified"] = updated["modified"].isoformat()
             item.save(update_fields=["data"])
             self.client.set_archive_serial_number(kept_id, asn=asn)
             merged["asn"] = asn
         final = self.client.get_document(kept_id)
-        _finish_own_change(change, modified=final.get("modified"))
+        finish_own_change(change, modified=final.get("modified"))
         _refresh_mirror(final)
         if merged:
             item.data["merged"] = merged
@@ -1007,10 +1009,10 @@ class _Executor:
             except NotFound:
                 raise Skip("It is gone from Paperless since review.") from None
         if tag_id not in (raw.get("tags") or []):
-            change = _begin_own_change(paperless_id=item.paperless_id, kind="tag", plan=self.plan)
+            change = begin_own_change(paperless_id=item.paperless_id, kind="tag", plan=self.plan)
             self.client.add_tag([item.paperless_id], tag_id=tag_id)
             after = self.client.get_document(item.paperless_id)
-            _finish_own_change(change, modified=after.get("modified"))
+            finish_own_change(change, modified=after.get("modified"))
             _refresh_mirror(after)
         kind = AuditEntry.Action.DRY_RUN_TAGGED if self.plan.dry_run else AuditEntry.Action.TAGGED
         with transaction.atomic():
@@ -1030,10 +1032,10 @@ class _Executor:
                 return
             raise Skip("The dry-run tag was already removed.")
         self._save_stage(item, PlanItem.Stage.ACTING)
-        change = _begin_own_change(paperless_id=item.paperless_id, kind="untag", plan=self.plan)
+        change = begin_own_change(paperless_id=item.paperless_id, kind="untag", plan=self.plan)
         self.client.remove_tag([item.paperless_id], tag_id=tag_id)
         after = self.client.get_document(item.paperless_id)
-        _finish_own_change(change, modified=after.get("modified"))
+        finish_own_change(change, modified=after.get("modified"))
         _refresh_mirror(after)
         with transaction.atomic():
             self._audit(item, AuditEntry.Action.UNTAGGED, tag=tag_id, tag_name=self.plan.tag_name)

@@ -552,6 +552,8 @@ class AuditEntry(models.Model):
         UNTAGGED = "untagged", "Dry-run tag removed"
         MERGED = "merged", "Received metadata from a deleted duplicate"
         VERSIONED = "versioned", "Kept as a version of the kept document, then moved to the trash"
+        AI_APPLIED = "ai_applied", "AI suggestions applied"
+        AI_REVERTED = "ai_reverted", "AI suggestions reverted"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(

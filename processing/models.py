@@ -89,6 +89,7 @@ class Job(models.Model):
         ANALYSIS = "analysis", "Duplicate analysis"
         ACTION = "action", "Action on documents"
         AI = "ai", "AI metadata suggestions"
+        AI_APPLY = "ai_apply", "Apply AI suggestions"
         DIAGNOSTICS = "diagnostics", "Diagnostics"
         WEBHOOK = "webhook", "Webhook deliveries from Paperless"
 

@@ -17,7 +17,9 @@ def test_the_heap_is_frozen_while_any_job_holds_it():
         assert frozen > 0 and holders() == 1
         with frozen_heap():  # a second job in the same process
             assert holders() == 2
-        assert holders() == 1 and gc.get_freeze_count() >= frozen  # still frozen
+        # Still frozen. Not ">= frozen": a frozen object freed meanwhile (by reference counting,
+        # in any thread of the test process) leaves the permanent generation.
+        assert holders() == 1 and gc.get_freeze_count() > 0
     assert gc.get_freeze_count() == 0 and holders() == 0
 
 

@@ -484,18 +484,6 @@ def finish_own_change(change: OwnChange, *, modified: datetime | None) -> None:
     change.save(update_fields=["modified", "expires_at"])
 
 
-def begin_own_change(*, paperless_id: int, kind: str, plan: Plan | None = None) -> OwnChange:
-    """Record a change we are about to send to Paperless, before sending it, so the "document
-    updated" webhook it fires is recognised (:func:`is_own_change`); then
-    :func:`finish_own_change` with the ``modified`` Paperless reports. For changes made outside a
-    plan too (the webhooks' "possible duplicate" tag and test delivery)."""
-    return _begin_own_change(paperless_id=paperless_id, kind=kind, plan=plan)  # type: ignore[arg-type]
-
-
-def finish_own_change(change: OwnChange, *, modified: datetime | None) -> None:
-    _finish_own_change(change, modified=modified)
-
-
 def refresh_mirror(raw: dict[str, Any]) -> None:
     """Keep the mirror's ``modified`` and tags current after a change of ours."""
     _refresh_mirror(raw)

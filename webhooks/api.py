@@ -12,7 +12,7 @@ from ninja import Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from dedupe_project.api import ApiError, ErrorOut
-from documents.connection import ConnectionNotConfigured, get_client
+from documents.connection import ConnectionNotConfigured
 from documents.paperless import PaperlessError
 from webhooks import handling, setup
 from webhooks.models import WebhookEvent, WebhookSettings
@@ -140,7 +140,7 @@ def _state() -> dict[str, Any]:
     checks = setup.url_checks(config.base_url())
     error = ""
     try:
-        with get_client() as client:
+        with setup.page_client() as client:
             workflows = [s.as_dict() for s in setup.workflow_states(client, config)]
             checks += setup.paperless_checks(client)
     except (PaperlessError, ConnectionNotConfigured) as exc:

@@ -114,12 +114,18 @@ def schedule_run() -> Job | None:
     queue one: the second finds little to do."""
     if cache.get(ACTIVE_KEY):
         return None
-    queued = Job.objects.filter(kind=WEBHOOK, status=Job.Status.QUEUED).exclude(
-        params__has_key="recheck_at"
-    )
-    if queued.exists():
+    if _runs(Job.objects.filter(status=Job.Status.QUEUED)).exists():
         return None
     return jobs.enqueue(kind=WEBHOOK, params={})
+
+
+def _runs(queryset: Any) -> Any:
+    """The ``webhook`` jobs that take deliveries now: not the delayed re-checks, not tagging."""
+    return (
+        queryset.filter(kind=WEBHOOK)
+        .exclude(params__has_key="recheck_at")
+        .exclude(params__has_key="notify")
+    )
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -485,9 +491,7 @@ def housekeeping(*, now: datetime | None = None) -> dict[str, int]:
     an analysis for events left mirrored without one, and old events forgotten."""
     now = now or timezone.now()
     outcome = {"pruned": WebhookEvent.objects.prune(now=now), "run": 0, "analysis": 0}
-    runs = Job.objects.filter(kind=WEBHOOK, status__in=Job.ACTIVE_STATUSES).exclude(
-        params__has_key="recheck_at"
-    )
+    runs = _runs(Job.objects.filter(status__in=Job.ACTIVE_STATUSES))
     if WebhookEvent.objects.claimable(now=now).exists() and not runs.exists():
         jobs.enqueue(kind=WEBHOOK, params={})
         outcome["run"] = 1

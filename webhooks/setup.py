@@ -224,9 +224,22 @@ def _bad_request_text(error: BadRequest) -> str:
     return "; ".join(messages) or str(error)
 
 
-def apply(*, user: Any = None, public_url: str | None = None) -> list[WorkflowState]:
+def page_client() -> PaperlessClient:
+    """A client for the set-up page: a person is waiting, so a short timeout and one retry."""
+    from documents.connection import PROBE_TIMEOUT, connection_settings, make_client
+
+    conn = connection_settings()
+    if not conn.configured:
+        raise ConnectionNotConfigured()
+    return make_client(url=conn.url, token=conn.token, timeout=PROBE_TIMEOUT, max_retries=1)
+
+
+def apply(
+    *, user: Any = None, public_url: str | None = None, new_secret: str | None = None
+) -> list[WorkflowState]:
     """Create or update both workflows in Paperless (one click); makes the shared secret when
     there is none. ``public_url``: store this URL first (ignored when DEDUPE_PUBLIC_URL is set).
+    ``new_secret``: send this one instead, and keep it only once Paperless took both workflows.
     Raises :class:`SetupError` with what to do."""
     setup = WebhookSettings.objects.get_solo()
     if public_url is not None and not setup.public_url_from_env:
@@ -234,7 +247,7 @@ def apply(*, user: Any = None, public_url: str | None = None) -> list[WorkflowSt
     base = check_base_url(setup.base_url())
     if not setup.secret():
         setup.set_secret(secrets.token_urlsafe(32))
-    secret = setup.secret()
+    secret = new_secret or setup.secret()
     try:
         with get_client() as client:
             found = _find(client, setup)
@@ -256,6 +269,9 @@ def apply(*, user: Any = None, public_url: str | None = None) -> list[WorkflowSt
         raise SetupError(str(error)) from error
     finally:
         setup.save()
+    if new_secret:
+        setup.set_secret(new_secret)
+        setup.save(update_fields=["secret_encrypted"])
     setup.set_up_at = timezone.now()
     setup.set_up_by = user if getattr(user, "is_authenticated", False) else None
     setup.save(update_fields=["set_up_at", "set_up_by"])
@@ -279,13 +295,13 @@ def remove(*, user: Any = None) -> int:
     return removed
 
 
-def new_secret() -> None:
-    """Replace the stored secret (the workflows must be set up again to send the new one)."""
+def rotate_secret(*, user: Any = None) -> list[WorkflowState]:
+    """A new shared secret, sent to both workflows; it replaces the old one only once Paperless
+    took them (else deliveries would be refused)."""
     setup = WebhookSettings.objects.get_solo()
     if setup.secret_from_env:
         raise SetupError("The secret comes from DEDUPE_WEBHOOK_SECRET: change it there.")
-    setup.set_secret(secrets.token_urlsafe(32))
-    setup.save(update_fields=["secret_encrypted"])
+    return apply(user=user, new_secret=secrets.token_urlsafe(32))
 
 
 # --- what would stop delivery -----------------------------------------------------------------

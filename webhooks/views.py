@@ -36,7 +36,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import get_usage
 
-from documents.connection import ConnectionNotConfigured, get_client
+from documents.connection import ConnectionNotConfigured
 from documents.models import Tag
 from documents.paperless import PaperlessError
 from webhooks import handling, setup
@@ -145,11 +145,14 @@ def _receive(request: HttpRequest, event: str) -> HttpResponse:
     limit = settings.WEBHOOK_MAX_BODY_BYTES if multipart else settings.WEBHOOK_MAX_FIELDS_BYTES
     if length > limit:
         return _empty(413)
-    if event == "ping":
-        return _ping(request)
     refused_rate = settings.WEBHOOK_REFUSED_RATE_LIMIT
     if _limited(request, group="webhooks-refused", rate=refused_rate, increment=False):
         return _empty(429, **{"Retry-After": "60"})
+    if event == "ping":
+        answer = _ping(request)
+        if answer.status_code != 204:  # guessing numbers costs like guessing secrets
+            _limited(request, group="webhooks-refused", rate=refused_rate, increment=True)
+        return answer
     matches = _secret_matches(request)
     if not matches:
         _limited(request, group="webhooks-refused", rate=refused_rate, increment=True)
@@ -202,7 +205,7 @@ def _setup_context(request: HttpRequest, *, checks: list[setup.Check] | None = N
     all_checks = list(checks or [])
     all_checks += setup.url_checks(base)
     try:
-        with get_client() as client:
+        with setup.page_client() as client:
             states = setup.workflow_states(client, config)
             all_checks += setup.paperless_checks(client)
     except (PaperlessError, ConnectionNotConfigured) as error:
@@ -296,8 +299,7 @@ def setup_remove(request: HttpRequest) -> HttpResponse:
 def setup_secret(request: HttpRequest) -> HttpResponse:
     """A new shared secret, sent to Paperless with the workflows at once."""
     try:
-        setup.new_secret()
-        setup.apply(user=request.user)
+        setup.rotate_secret(user=request.user)
     except setup.SetupError as error:
         messages.error(request, str(error))
     else:

@@ -270,3 +270,23 @@ def test_a_burst_queues_one_job(client, secret):
         assert post_hook(client, "added", {"doc_id": str(n)}, headers=_headers()).status_code == 202
     assert WebhookEvent.objects.count() == 50
     assert Job.objects.filter(kind=Job.Kind.WEBHOOK).count() == 1
+
+
+def test_a_queued_tagging_job_does_not_hold_deliveries_back(client, secret):
+    from processing import jobs
+
+    jobs.enqueue(kind=Job.Kind.WEBHOOK, params={"notify": True})
+    post_hook(client, "added", {"doc_id": "5"}, headers=_headers())
+    runs = Job.objects.filter(kind=Job.Kind.WEBHOOK, status=Job.Status.QUEUED)
+    assert runs.count() == 2 and runs.filter(params={}).exists()
+
+
+def test_guessing_ping_numbers_is_throttled_like_secrets(client, settings):
+    settings.WEBHOOK_REFUSED_RATE_LIMIT = "2/m"
+    codes = [
+        client.post(
+            "/webhooks/paperless/ping/", data=b"guess", content_type="text/plain"
+        ).status_code
+        for _ in range(3)
+    ]
+    assert codes == [404, 404, 429]

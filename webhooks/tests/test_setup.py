@@ -208,3 +208,25 @@ def test_a_paperless_refusing_internal_addresses_sends_nothing_and_the_test_says
     time.sleep(0.6)
     assert setup.delivery_test_result().state == "missing"
     assert not WebhookEvent.objects.exists()
+
+
+def test_a_new_secret_replaces_the_old_only_once_paperless_took_it(paperless, allowed):
+    setup.apply(public_url=BASE)
+    old = WebhookSettings.objects.get_solo().secret()
+    paperless.fail_next(2, status=500, path="/api/workflows/*")
+    from documents import connection
+
+    with pytest.MonkeyPatch.context() as patch:
+        quick = connection.make_client
+        patch.setattr(connection, "make_client", lambda **kw: quick(**{**kw, "max_retries": 0}))
+        with pytest.raises(setup.SetupError):
+            setup.rotate_secret()
+    assert WebhookSettings.objects.get_solo().secret() == old  # deliveries still accepted
+    setup.rotate_secret()
+    new = WebhookSettings.objects.get_solo().secret()
+    assert new != old
+    sent = {
+        w["actions"][0]["webhook"]["headers"]["X-Dedupe-Secret"]
+        for w in paperless.state.workflows.values()
+    }
+    assert sent == {new}

@@ -267,7 +267,7 @@ if PRODUCTION:
         # can't be, so its absence is not a problem to warn about.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
     # Health, metrics and webhooks are called over plain HTTP inside the Compose network.
-    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$", r"^webhooks/"]
+    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$", r"^webhooks/paperless/"]
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -109,10 +109,11 @@ ACTIVE_TTL = 15  # seconds; refreshed every round, so a killed run stops countin
 
 
 def schedule_run() -> Job | None:
-    """Queue a ``webhook`` job unless one is queued already, or one is running and will look for
-    new deliveries before it ends (it takes every waiting event). Two deliveries racing may both
-    queue one: the second finds little to do."""
-    if cache.get(ACTIVE_KEY):
+    """Queue a ``webhook`` job unless one is queued or running already: it takes every waiting
+    event, and looks for new ones before it ends. The first delivery of a burst sets a flag in
+    the cache (atomically: one of many racing deliveries wins) that the run keeps fresh and
+    clears at its end, so the rest of the burst queues nothing."""
+    if not cache.add(ACTIVE_KEY, "queued", ACTIVE_TTL):
         return None
     if _runs(Job.objects.filter(status=Job.Status.QUEUED)).exists():
         return None

@@ -16,6 +16,7 @@ from ai_review import apply, budget, review, runs
 from ai_review.llm import ai_settings
 from ai_review.models import ApplyPlan, FieldSuggestion, ReviewRun, Suggestion
 from ai_review.selection import Selection
+from dedupe_project.access import CONFIRM, PLAN, READ, REVIEW, RUN_JOBS, access
 from dedupe_project.api import ApiError, ErrorOut
 from dedupe_project.models import Configuration
 from duplicates.models import AuditEntry
@@ -171,6 +172,7 @@ def _apply_error(exc: apply.ApplyError) -> ApiError:
 
 
 @router.get("/status", response=StatusOut, summary="The AI connection and this month's usage")
+@access(READ)
 def status(request: HttpRequest) -> dict[str, Any]:
     ai = ai_settings()
     return {
@@ -189,6 +191,7 @@ def status(request: HttpRequest) -> dict[str, Any]:
     response={201: RunOut, 409: ErrorOut, 422: ErrorOut},
     summary="Make a run (with its estimate); start it at once with start=true",
 )
+@access(RUN_JOBS)
 def create_run(request: HttpRequest, payload: RunIn) -> Status:
     selection = Selection(
         resolved_primaries=payload.resolved_primaries,
@@ -209,11 +212,13 @@ def create_run(request: HttpRequest, payload: RunIn) -> Status:
 
 @router.get("/runs", response=list[RunOut], summary="AI runs, newest first")
 @paginate(LimitOffsetPagination)
+@access(READ)
 def list_runs(request: HttpRequest) -> Any:
     return ReviewRun.objects.all()
 
 
 @router.get("/runs/{int:run_id}", response={200: RunOut, 404: ErrorOut})
+@access(READ)
 def get_run(request: HttpRequest, run_id: int) -> ReviewRun:
     return get_object_or_404(ReviewRun, pk=run_id)
 
@@ -223,6 +228,7 @@ def get_run(request: HttpRequest, run_id: int) -> ReviewRun:
     response={202: RunOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="Start a draft, or continue a run whose documents still wait",
 )
+@access(RUN_JOBS)
 def start_run(request: HttpRequest, run_id: int) -> Status:
     run = get_object_or_404(ReviewRun, pk=run_id)
     try:
@@ -236,6 +242,7 @@ def start_run(request: HttpRequest, run_id: int) -> Status:
     "/runs/{int:run_id}/retry-failed",
     response={202: RunOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
 )
+@access(RUN_JOBS)
 def retry_run(request: HttpRequest, run_id: int) -> Status:
     run = get_object_or_404(ReviewRun, pk=run_id)
     try:
@@ -253,6 +260,7 @@ def retry_run(request: HttpRequest, run_id: int) -> Status:
     "accepted and not applied)",
 )
 @paginate(LimitOffsetPagination)
+@access(READ)
 def list_suggestions(request: HttpRequest, run: int | None = None, to_review: bool = True) -> Any:
     queryset = Suggestion.objects.to_review() if to_review else Suggestion.objects.all()
     if run is not None:
@@ -265,6 +273,7 @@ def list_suggestions(request: HttpRequest, run: int | None = None, to_review: bo
     response={200: FieldOut, 404: ErrorOut, 422: ErrorOut},
     summary="Accept (with value: accept an edit), reject or reset one suggested field",
 )
+@access(REVIEW)
 def decide_field(request: HttpRequest, field_id: int, payload: DecisionIn) -> FieldSuggestion:
     field = get_object_or_404(FieldSuggestion, pk=field_id)
     try:
@@ -282,6 +291,7 @@ def decide_field(request: HttpRequest, field_id: int, payload: DecisionIn) -> Fi
     response={200: CountOut, 422: ErrorOut},
     summary="Accept every undecided field at or above a confidence (0 to 1)",
 )
+@access(REVIEW)
 def accept_above(request: HttpRequest, payload: AcceptAboveIn) -> dict[str, int]:
     scope = Suggestion.objects.to_review()
     if payload.run is not None:
@@ -302,6 +312,7 @@ def accept_above(request: HttpRequest, payload: AcceptAboveIn) -> dict[str, int]
     response={201: PlanOut, 422: ErrorOut},
     summary="Freeze the accepted fields (of one run, or all) into a plan to confirm",
 )
+@access(PLAN)
 def create_plan(request: HttpRequest, payload: PlanIn) -> Status:
     scope = Suggestion.objects.all()
     if payload.run is not None:
@@ -314,6 +325,7 @@ def create_plan(request: HttpRequest, payload: PlanIn) -> Status:
 
 
 @router.get("/plans/{int:plan_id}", response={200: PlanOut, 404: ErrorOut})
+@access(READ)
 def get_plan(request: HttpRequest, plan_id: int) -> ApplyPlan:
     return get_object_or_404(ApplyPlan, pk=plan_id)
 
@@ -323,6 +335,7 @@ def get_plan(request: HttpRequest, plan_id: int) -> ApplyPlan:
     response={202: PlanOut, 404: ErrorOut, 409: ErrorOut},
     summary="Confirm a plan once: its job applies (or reverts) the changes",
 )
+@access(CONFIRM)
 def confirm_plan(request: HttpRequest, plan_id: int) -> Status:
     plan = get_object_or_404(ApplyPlan, pk=plan_id)
     try:
@@ -337,6 +350,7 @@ def confirm_plan(request: HttpRequest, plan_id: int) -> Status:
     response={202: PlanOut, 404: ErrorOut, 409: ErrorOut},
     summary="A new plan, confirmed at once, for the documents that failed",
 )
+@access(CONFIRM)
 def retry_plan(request: HttpRequest, plan_id: int) -> Status:
     plan = get_object_or_404(ApplyPlan, pk=plan_id)
     try:
@@ -351,6 +365,7 @@ def retry_plan(request: HttpRequest, plan_id: int) -> Status:
     response={201: PlanOut, 404: ErrorOut, 409: ErrorOut},
     summary="A revert plan (to confirm) for an applied AI change, from its audit entry",
 )
+@access(CONFIRM)
 def revert(request: HttpRequest, entry_id: int) -> Status:
     entry = get_object_or_404(AuditEntry, pk=entry_id)
     try:

@@ -21,6 +21,7 @@ from ai_review import apply, budget, review, runs
 from ai_review.forms import AiSettingsForm, RunForm
 from ai_review.llm import ai_settings, test_connection
 from ai_review.models import ApplyPlan, FieldSuggestion, ReviewRun, Suggestion
+from dedupe_project.access import CONFIRM, PLAN, READ, REVIEW, RUN_JOBS, SETTINGS, access
 from dedupe_project.models import Configuration
 from documents.models import Correspondent, DocumentType, Tag
 from duplicates.models import AuditEntry
@@ -44,6 +45,7 @@ def _status_context() -> dict[str, Any]:
     }
 
 
+@access(READ)
 @require_http_methods(["GET"])
 def home(request: HttpRequest) -> HttpResponse:
     context = {
@@ -60,6 +62,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+@access(RUN_JOBS)
 @require_http_methods(["POST"])
 def run_create(request: HttpRequest) -> HttpResponse:
     """Make a draft run with its estimate (nothing is sent yet)."""
@@ -90,6 +93,7 @@ def _run_context(run: ReviewRun) -> dict[str, Any]:
     }
 
 
+@access(READ)
 @require_http_methods(["GET"])
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_object_or_404(ReviewRun.objects.select_related("job", "created_by"), pk=run_id)
@@ -97,6 +101,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     return render(request, template, {**_run_context(run), **_status_context()})
 
 
+@access(RUN_JOBS)
 @require_http_methods(["POST"])
 def run_start(request: HttpRequest, run_id: int) -> HttpResponse:
     """Start a draft run, or continue one that stopped (budget), failed or was cancelled."""
@@ -137,6 +142,7 @@ def _choices() -> dict[str, Any]:
     }
 
 
+@access(READ)
 @require_http_methods(["GET"])
 def review_page(request: HttpRequest) -> HttpResponse:
     queryset, filters = _review_queryset(request)
@@ -173,6 +179,7 @@ def _back(request: HttpRequest, default: str) -> str:
     return default
 
 
+@access(REVIEW)
 @require_http_methods(["POST"])
 def field_decide(request: HttpRequest, field_id: int) -> HttpResponse:
     """Accept, reject, edit or reset one field; HTMX gets the row back."""
@@ -197,6 +204,7 @@ def field_decide(request: HttpRequest, field_id: int) -> HttpResponse:
     return redirect(_back(request, reverse("ai-review")) + f"#suggestion-{field.suggestion_id}")
 
 
+@access(REVIEW)
 @require_http_methods(["POST"])
 def suggestion_decide(request: HttpRequest, suggestion_id: int) -> HttpResponse:
     """One document: accept every field above the confidence, or reject the undecided rest."""
@@ -232,6 +240,7 @@ def _threshold(request: HttpRequest) -> float:
     return value / 100 if value > 1 else value
 
 
+@access(REVIEW)
 @require_http_methods(["POST"])
 def accept_above(request: HttpRequest) -> HttpResponse:
     """Accept every undecided field at or above a confidence, for the whole batch shown."""
@@ -252,6 +261,7 @@ def accept_above(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("ai-review") + (f"?run={run_id}" if run_id.isdigit() else ""))
 
 
+@access(PLAN)
 @require_http_methods(["POST"])
 def apply_create(request: HttpRequest) -> HttpResponse:
     """Freeze the accepted fields (of one run, or all) into a plan to confirm."""
@@ -278,6 +288,7 @@ def _plan_context(plan: ApplyPlan) -> dict[str, Any]:
     }
 
 
+@access(READ)
 @require_http_methods(["GET"])
 def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = get_object_or_404(ApplyPlan.objects.select_related("job", "created_by"), pk=plan_id)
@@ -285,6 +296,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     return render(request, template, _plan_context(plan))
 
 
+@access(CONFIRM)
 @require_http_methods(["POST"])
 def plan_confirm(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = get_object_or_404(ApplyPlan, pk=plan_id)
@@ -299,6 +311,7 @@ def plan_confirm(request: HttpRequest, plan_id: int) -> HttpResponse:
     return redirect("ai-plan-detail", plan_id=plan.pk)
 
 
+@access(CONFIRM)
 @require_http_methods(["POST"])
 def revert(request: HttpRequest, entry_id: int) -> HttpResponse:
     """A plan (to confirm) putting back what an audited AI change set."""
@@ -311,6 +324,7 @@ def revert(request: HttpRequest, entry_id: int) -> HttpResponse:
     return redirect("ai-plan-detail", plan_id=plan.pk)
 
 
+@access(SETTINGS)
 @require_http_methods(["GET", "POST"])
 def ai_settings_page(request: HttpRequest) -> HttpResponse:
     config = Configuration.objects.get_solo()
@@ -336,6 +350,7 @@ def ai_settings_page(request: HttpRequest) -> HttpResponse:
     return render(request, template, context, status=422 if form.errors else 200)
 
 
+@access(SETTINGS)
 @require_http_methods(["POST"])
 def ai_settings_test(request: HttpRequest) -> HttpResponse:
     result = test_connection()

@@ -1,7 +1,9 @@
 """The one django-ninja ``NinjaAPI`` of the project, mounted at ``/api/``.
 
 Every route needs authentication: a logged-in session (with CSRF on unsafe methods) or a per-user
-token sent as ``Authorization: Bearer <token>``. Every error has one shape::
+token sent as ``Authorization: Bearer <token>``; then the account's role must allow the operation
+(each states its rule with ``@access``, see ``dedupe_project/access.py``), or the answer is 403.
+Every error has one shape::
 
     {"code": "validation_error", "detail": "A human sentence.", "field_errors": {"field": ["..."]}}
 
@@ -17,20 +19,54 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.security import HttpBearer, django_auth
+from ninja.security import HttpBearer
+from ninja.security.session import SessionAuth as NinjaSessionAuth
 
+from dedupe_project.access import READ, access, role_label
 from dedupe_project.models import ApiToken
+
+
+def check_access(request: HttpRequest, user: Any) -> Any:
+    """After authentication: the operation's rule must allow ``user`` (403 otherwise; an
+    operation without a rule is refused to everyone)."""
+    rule = getattr(request, "access_rule", None)
+    if rule is None:
+        raise ApiError(
+            status=403,
+            code="forbidden",
+            detail="This operation has no access rule yet, so nobody may use it.",
+        )
+    if not rule.allows(user):
+        raise ApiError(
+            status=403,
+            code="forbidden",
+            detail=f"Your role ({role_label(user)}) may not do this: it needs the permission "
+            f"to: {rule.description}.",
+        )
+    return user
 
 
 class TokenAuth(HttpBearer):
     openapi_scheme = "bearer"
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        api_token = ApiToken.objects.authenticate(token)
+        from dedupe_project.throttling import token_attempt
+
+        with token_attempt(request) as attempt:
+            api_token = ApiToken.objects.authenticate(token)
+            attempt.succeeded = api_token is not None
         if api_token is None:
             return None
         request.user = api_token.user
-        return api_token.user
+        return check_access(request, api_token.user)
+
+
+class SessionAuth(NinjaSessionAuth):
+    """The logged-in session (CSRF checked on unsafe methods by django-ninja), then the role."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = super().authenticate(request, key)
+        return None if user is None else check_access(request, user)
 
 
 class ErrorOut(Schema):
@@ -61,8 +97,9 @@ api = NinjaAPI(
     title="Paperless Dedupe API",
     version="1",
     description=__doc__,
-    auth=[TokenAuth(), django_auth],
+    auth=[TokenAuth(), SessionAuth()],
     urls_namespace="api",
+    docs_decorator=access(READ),
 )
 
 

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Router, Schema
 
+from dedupe_project.access import CONNECTION, READ, SETTINGS, access
 from dedupe_project.api import ApiError, ErrorOut, django_field_errors
 from dedupe_project.models import Configuration
 from dedupe_project.reanalysis import queue_rescore_if_changed, scoring_fingerprint
@@ -115,11 +116,24 @@ class ValidationOut(Schema):
     field_errors: dict[str, list[str]]
 
 
-def _changes(payload: ConfigUpdate) -> dict[str, Any]:
-    return payload.model_dump(exclude_unset=True)
+CONNECTION_FIELDS = ("paperless_url", "paperless_token")
+
+
+def _changes(payload: ConfigUpdate, request: HttpRequest) -> dict[str, Any]:
+    """The settings sent; the connection's need the connection permission as well."""
+    changes = payload.model_dump(exclude_unset=True)
+    if any(name in changes for name in CONNECTION_FIELDS) and not CONNECTION.allows(request.user):
+        raise ApiError(
+            status=403,
+            code="forbidden",
+            detail=f"Changing the Paperless URL or token needs the permission to: "
+            f"{CONNECTION.description}.",
+        )
+    return changes
 
 
 @router.get("", response=ConfigOut, summary="The whole configuration")
+@access(READ)
 def get_config(request: HttpRequest) -> dict[str, Any]:
     return Configuration.objects.get_solo().as_dict()
 
@@ -127,20 +141,23 @@ def get_config(request: HttpRequest) -> dict[str, Any]:
 @router.patch(
     "", response={200: ConfigOut, 422: ErrorOut}, summary="Change settings; returns all of them"
 )
+@access(SETTINGS)
 def update_config(request: HttpRequest, payload: ConfigUpdate) -> dict[str, Any]:
     config = Configuration.objects.get_solo()
     before = scoring_fingerprint(config)
-    config.apply(_changes(payload), user=request.user)
+    config.apply(_changes(payload, request), user=request.user)
     queue_rescore_if_changed(before=before, config=config, user=request.user)
     return config.as_dict()
 
 
 @router.put("", response={200: ConfigOut, 422: ErrorOut}, summary="Same as PATCH")
+@access(SETTINGS)
 def replace_config(request: HttpRequest, payload: ConfigUpdate) -> dict[str, Any]:
     return update_config(request, payload)
 
 
 @router.post("/reset", response=ConfigOut, summary="Back to defaults (stored secrets are kept)")
+@access(SETTINGS)
 def reset_config(request: HttpRequest) -> dict[str, Any]:
     config = Configuration.objects.get_solo()
     before = scoring_fingerprint(config)
@@ -150,15 +167,17 @@ def reset_config(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.get("/defaults", response=ConfigDefaultsOut, summary="The default of every setting")
+@access(READ)
 def config_defaults(request: HttpRequest) -> dict[str, Any]:
     return Configuration.defaults()
 
 
 @router.post("/validate", response=ValidationOut, summary="Check changes without saving them")
+@access(SETTINGS)
 def validate_config(request: HttpRequest, payload: ConfigUpdate) -> dict[str, Any]:
     config = Configuration.objects.get_solo()
     try:
-        config.apply(_changes(payload), user=request.user, save=False)
+        config.apply(_changes(payload, request), user=request.user, save=False)
     except ValidationError as exc:
         return {"valid": False, "field_errors": django_field_errors(exc)}
     return {"valid": True, "field_errors": {}}
@@ -173,6 +192,7 @@ class DryRunTagIn(Schema):
     response={200: ConfigOut, 422: ErrorOut, 502: ErrorOut},
     summary="Create or find a tag in Paperless (no auto-matching) and make it the dry-run tag",
 )
+@access(SETTINGS)
 def set_dry_run_tag(request: HttpRequest, payload: DryRunTagIn) -> dict[str, Any]:
     from documents.connection import ConnectionNotConfigured
     from documents.paperless import PaperlessError
@@ -214,6 +234,7 @@ class ConnectionOut(Schema):
     response=ConnectionOut,
     summary="Test a Paperless URL and token (or the configured ones)",
 )
+@access(CONNECTION)
 def test_connection(request: HttpRequest, payload: ConnectionTestIn) -> dict[str, Any]:
     from documents.connection import check_connection
 

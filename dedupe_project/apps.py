@@ -7,11 +7,14 @@ class DedupeProjectConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.db.models.signals import post_migrate
 
         from dedupe_project import metrics
+        from dedupe_project.access import sync_role_groups
         from dedupe_project.logging import register_secret
 
         metrics.register()
+        post_migrate.connect(sync_role_groups, dispatch_uid="dedupe-role-groups")
 
         # Secrets from the environment are masked in every log line from the start.
         for secret in (

@@ -126,3 +126,8 @@ class ConnectionForm(forms.Form):
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What will use it, e.g. 'home assistant'.")
+    user = forms.ModelChoiceField(
+        label="Acts as",
+        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        help_text="The token has this account's role (a viewer's token can only read).",
+    )

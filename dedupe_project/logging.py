@@ -120,6 +120,8 @@ def build_logging_config(*, level: str, fmt: str) -> dict[str, Any]:
             "daphne": {"level": "INFO"},
             "dramatiq": {"level": "INFO"},
             "apscheduler": {"level": "WARNING"},
+            # one line per lockout (warning) is enough; its info lines come with every log-in
+            "axes": {"level": "WARNING"},
         },
     }
 

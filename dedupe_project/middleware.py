@@ -1,20 +1,95 @@
-"""Login is required for every view unless it says otherwise (fail-safe default)."""
+"""Every route is checked against its access rule before its view runs (fail closed).
+
+See ``dedupe_project/access.py`` for the rules and how a route states its own.
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
+import logging
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+
+from dedupe_project.access import API_OPERATION, PUBLIC, role_label, rule_for
+
+logger = logging.getLogger(__name__)
 
 
-class LoginRequiredMiddleware(DjangoLoginRequired):
-    """Django's ``LoginRequiredMiddleware``, except for the JSON API.
+DENIED_HEADER = "X-Access-Denied"
 
-    The API enforces authentication itself (session or per-user token, see ``dedupe_project.api``)
-    and answers 401 in its own error shape instead of redirecting to the login page.
-    """
 
-    api_prefix = "/api/"
+def forbidden(request: HttpRequest, *, detail: str, rule: str = "none") -> HttpResponse:
+    """403 as a page (or the HTMX fragment of it), saying what is missing and what to do;
+    ``X-Access-Denied`` names the rule that refused (a view's own 403 has no such header)."""
+    html = render_to_string(
+        "403.html",
+        {"detail": detail, "role": role_label(request.user), "fragment": bool(request.htmx)},
+        request=request,
+    )
+    response = HttpResponse(html, status=403)
+    response[DENIED_HEADER] = rule
+    return response
 
-    def process_view(self, request, view_func, view_args, view_kwargs):
-        if request.path_info.startswith(self.api_prefix):
+
+class AccessMiddleware:
+    """Anonymous visitors of a route that needs a login go to the login page; a logged-in
+    account whose role lacks the route's permission gets 403; a route nobody decided about is
+    refused to everyone. API operations are checked by the API's authentication instead (it
+    knows the token and answers in the API's error shape)."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any):
+        match = request.resolver_match
+        rule = rule_for(
+            view_func,
+            url_name=getattr(match, "url_name", "") or "",
+            namespace=getattr(match, "namespace", "") or "",
+        )
+        if rule is None:
+            logger.error("route without an access rule refused", extra={"path": request.path})
+            return forbidden(
+                request, detail="This page has no access rule yet, so nobody may use it."
+            )
+        if rule is PUBLIC or rule is API_OPERATION:
             return None
-        return super().process_view(request, view_func, view_args, view_kwargs)
+        if not request.user.is_authenticated and request.path_info.startswith("/api/"):
+            refused = self._token_user(request)  # the API's own pages (schema, docs)
+            if refused is not None:
+                return refused
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if rule.allows(request.user):
+            return None
+        return forbidden(
+            request, detail=f"This needs the permission to: {rule.description}.", rule=rule.name
+        )
+
+    @staticmethod
+    def _token_user(request: HttpRequest) -> HttpResponse | None:
+        """An API token on the API's pages that are not operations (the OpenAPI schema and
+        docs): the same token check, throttled the same way, as the operations."""
+        from dedupe_project.api import ApiError
+        from dedupe_project.models import ApiToken
+        from dedupe_project.throttling import token_attempt
+
+        scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not raw.strip():
+            return None
+        try:
+            with token_attempt(request) as attempt:
+                token = ApiToken.objects.authenticate(raw.strip())
+                attempt.succeeded = token is not None
+        except ApiError as exc:
+            return JsonResponse(
+                {"code": exc.code, "detail": exc.detail, "field_errors": {}}, status=exc.status
+            )
+        if token is not None:
+            request.user = token.user
+        return None

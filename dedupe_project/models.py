@@ -1,4 +1,5 @@
-"""Project-wide models: the one DB-backed configuration, and per-user API tokens."""
+"""Project-wide models: the one DB-backed configuration, per-user API tokens, and the permissions
+the roles are made of (:class:`Access`)."""
 
 from __future__ import annotations
 
@@ -118,6 +119,11 @@ def validate_sync_interval(value: int) -> None:
         raise ValidationError("Sync every 5 to 10080 minutes (one week), or 0 to turn it off.")
 
 
+def normalise_url(url: str) -> str:
+    """A URL as a token is bound to it: surrounding space and a trailing slash do not count."""
+    return (url or "").strip().rstrip("/")
+
+
 class ConfigurationManager(models.Manager["Configuration"]):
     def get_solo(self) -> Configuration:
         config, _ = self.get_or_create(pk=1)
@@ -137,6 +143,12 @@ class Configuration(models.Model):
         "Paperless URL", max_length=500, blank=True, help_text="Overridden by PAPERLESS_URL."
     )
     paperless_token_encrypted = models.TextField(blank=True, editable=False)
+    paperless_token_url = models.CharField(
+        max_length=500,
+        blank=True,
+        editable=False,
+        help_text="The URL the stored token was saved with: it is never sent anywhere else.",
+    )
     openai_api_key_encrypted = models.TextField(blank=True, editable=False)
     paperless_requests_per_second = models.FloatField(
         default=0,
@@ -339,6 +351,7 @@ class Configuration(models.Model):
         unknown = sorted(set(changes) - allowed)
         if unknown:
             raise ValidationError({name: "Unknown setting." for name in unknown})
+        self._bind_token_to_url(changes)
         for name, value in changes.items():
             if name not in self.SECRET_FIELDS:
                 setattr(self, name, value)
@@ -354,6 +367,34 @@ class Configuration(models.Model):
         if save:
             self.updated_by = user if getattr(user, "is_authenticated", False) else None
             self.save()
+
+    def _bind_token_to_url(self, changes: dict[str, Any]) -> None:
+        """A stored Paperless token is only ever sent to the URL it was saved with: a token
+        entered now is bound to the URL it comes with (or the current one), and a new URL
+        without its token is refused, so nobody can point the stored token at another host."""
+        url = changes.get("paperless_url", self.paperless_url)
+        url = url if isinstance(url, str) else self.paperless_url
+        token = changes.get("paperless_token")
+        if token:
+            self.paperless_token_url = normalise_url(url)
+            return
+        if token == "":
+            self.paperless_token_url = ""
+            return
+        url_changed = normalise_url(url) != normalise_url(self.paperless_url)
+        if url_changed and self.paperless_token_encrypted:
+            raise ValidationError(
+                {
+                    "paperless_token": "A new Paperless URL needs its API token entered again: "
+                    "the stored token is only ever sent to the URL it was saved with."
+                }
+            )
+
+    def paperless_token_for(self, url: str) -> str:
+        """The stored token if it was saved for ``url``, else "" (never sent elsewhere)."""
+        if not self.paperless_token_url or normalise_url(url) != self.paperless_token_url:
+            return ""
+        return self.get_secret("paperless_token")
 
     def reset(self, *, user: Any = None) -> None:
         """Back to defaults; stored secrets are kept (they are credentials, not tunables)."""
@@ -446,3 +487,27 @@ class ApiToken(models.Model):
         raw = "pdd_" + secrets.token_urlsafe(32)
         token = cls.objects.create(user=user, name=name, prefix=raw[:8], digest=cls.digest_of(raw))
         return token, raw
+
+
+class Access(models.Model):
+    """No table: the holder of the project's permissions, which the role groups are made of
+    (``dedupe_project/access.py`` says which route needs which, and which role has which)."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("view_library", "Read documents, groups, plans, jobs and the audit log"),
+            ("review_groups", "Decide duplicate groups"),
+            ("make_plans", "Make plans"),
+            ("confirm_plans", "Confirm plans"),
+            ("undo_dry_runs", "Undo dry runs"),
+            ("run_jobs", "Start, resume, cancel and interrupt jobs"),
+            ("change_settings", "Change the settings"),
+            ("manage_connection", "Set and test the Paperless connection"),
+            ("manage_api_tokens", "Issue and revoke API tokens"),
+            ("manage_users", "Manage accounts and roles"),
+        ]
+
+    def __str__(self) -> str:
+        return "Access"

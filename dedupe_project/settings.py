@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -115,6 +116,7 @@ INSTALLED_APPS = [
     "django_dramatiq",
     "django_prometheus",
     "health_check",
+    "axes",
     "dedupe_project",
     "processing",
     "documents",
@@ -132,11 +134,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "dedupe_project.middleware.LoginRequiredMiddleware",
+    "dedupe_project.middleware.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # last, as django-axes asks: it turns a lockout into its answer
+    "axes.middleware.AxesMiddleware",
 ]
 INSTALLED_APPS.insert(INSTALLED_APPS.index("django_htmx"), "csp")
 
@@ -235,6 +239,21 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out account or address is refused before its password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes, see dedupe_project/throttling.py): per account and per address.
+AXES_ENABLED = env.bool("DEDUPE_LOGIN_THROTTLING", default=True)
+AXES_FAILURE_LIMIT = env.int("DEDUPE_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("DEDUPE_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = "dedupe_project.throttling.lockout_parameters"
+AXES_LOCKOUT_CALLABLE = "dedupe_project.throttling.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "dedupe_project.network.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -318,6 +337,18 @@ OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
 
 METRICS_TOKEN = env.str("DEDUPE_METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("DEDUPE_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# Reverse proxies whose X-Forwarded-For is believed (addresses or networks); none by default, so
+# the header is ignored and the connecting peer is the client (dedupe_project/network.py).
+TRUSTED_PROXIES = env.list("DEDUPE_TRUSTED_PROXIES", default=[])
+try:
+    from dedupe_project.network import parse_networks
+
+    parse_networks(tuple(TRUSTED_PROXIES))
+    parse_networks(tuple(METRICS_ALLOWED_IPS))
+except ValueError as _exc:
+    raise ImproperlyConfigured(
+        f"DEDUPE_TRUSTED_PROXIES / DEDUPE_METRICS_ALLOWED_IPS: {_exc}"
+    ) from None
 WEBHOOK_SECRET = env.str("DEDUPE_WEBHOOK_SECRET", default="")
 # This app's address as Paperless reaches it (behind Docker networks it is not the one the browser
 # uses), e.g. http://dedupe:8000; the webhook set-up page can also store one.
@@ -330,8 +361,17 @@ WEBHOOK_MAX_FIELDS_BYTES = 64 * 1024
 WEBHOOK_RATE_LIMIT = env.str("DEDUPE_WEBHOOK_RATE_LIMIT", default="3000/m")
 WEBHOOK_REFUSED_RATE_LIMIT = env.str("DEDUPE_WEBHOOK_REFUSED_RATE_LIMIT", default="30/m")
 
-# A job whose worker has not reported for this long is considered dead.
-JOB_STALE_AFTER_SECONDS = env.int("DEDUPE_JOB_STALE_AFTER_SECONDS", default=300)
+# Every running job's worker touches its row every JOB_HEARTBEAT_SECONDS (a thread of its own,
+# whatever the job is doing); one silent for JOB_STALE_AFTER_SECONDS is dead: its job is marked
+# interrupted (by the scheduler every 15 s, and before a sync or analysis is started) and can be
+# resumed. A person may mark it interrupted as soon as three heartbeats were missed.
+JOB_HEARTBEAT_SECONDS = env.int("DEDUPE_JOB_HEARTBEAT_SECONDS", default=10)
+JOB_STALE_AFTER_SECONDS = env.int("DEDUPE_JOB_STALE_AFTER_SECONDS", default=45)
+if JOB_STALE_AFTER_SECONDS < 3 * JOB_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "DEDUPE_JOB_STALE_AFTER_SECONDS must be at least three heartbeats "
+        f"(3 x DEDUPE_JOB_HEARTBEAT_SECONDS = {3 * JOB_HEARTBEAT_SECONDS})."
+    )
 
 # --- Logging --------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("DEDUPE_LOG_LEVEL", default="INFO").upper()

@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from dedupe_project import health, views
+from dedupe_project.access import SIGNED_IN, access, mark_api_urls
 from dedupe_project.api import api
+
+# Every route states who may use it (dedupe_project/access.py); a route without a decision is
+# refused, and dedupe_project/tests/test_roles.py names it.
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -25,10 +28,10 @@ urlpatterns = [
     path("webhooks/", include("webhooks.urls")),
     path("ai/", include("ai_review.urls")),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", access(SIGNED_IN)(auth_views.LogoutView.as_view()), name="logout"),
     path("admin/", admin.site.urls),
-    path("api/", api.urls),
+    path("api/", mark_api_urls(api.urls)),
     path("health/live", health.liveness, name="health-live"),
-    path("health/ready", login_not_required(health.ReadinessView.as_view()), name="health-ready"),
+    path("health/ready", health.readiness, name="health-ready"),
     path("metrics", views.metrics, name="metrics"),
 ]

@@ -1,21 +1,29 @@
 from __future__ import annotations
 
 import hmac
-import ipaddress
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from django_prometheus.exports import ExportToDjangoView
 
+from dedupe_project.access import (
+    ADMIN,
+    API_TOKENS,
+    CONNECTION,
+    PUBLIC,
+    READ,
+    SETTINGS,
+    access,
+    assign_role,
+)
 from dedupe_project.forms import ApiTokenForm, ConfigurationForm, ConnectionForm, FirstAdminForm
-from dedupe_project.models import ApiToken, Configuration
+from dedupe_project.models import ApiToken, Configuration, normalise_url
 from dedupe_project.reanalysis import queue_rescore_if_changed, scoring_fingerprint
 from processing.models import Job
 
@@ -24,6 +32,7 @@ def no_users_yet() -> bool:
     return not get_user_model().objects.exists()
 
 
+@access(PUBLIC)
 class LoginView(auth_views.LoginView):
     """Django's login page, pointing a fresh install to the first-run page."""
 
@@ -31,7 +40,7 @@ class LoginView(auth_views.LoginView):
         return {**super().get_context_data(**kwargs), "first_run_available": no_users_yet()}
 
 
-@login_not_required
+@access(PUBLIC)
 @require_http_methods(["GET", "POST"])
 def first_run(request: HttpRequest) -> HttpResponse:
     """Create the first (admin) account. Only exists while there is no account at all."""
@@ -43,12 +52,14 @@ def first_run(request: HttpRequest) -> HttpResponse:
             if not no_users_yet():
                 raise Http404("An account already exists.")
             user = form.save()
+            assign_role(user, ADMIN)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome! Connect your Paperless server to get started.")
         return redirect("connection")
     return render(request, "first_run.html", {"form": form})
 
 
+@access(READ)
 @require_http_methods(["GET"])
 def dashboard(request: HttpRequest) -> HttpResponse:
     from documents.connection import connection_settings
@@ -68,6 +79,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard.html", context)
 
 
+@access(SETTINGS)
 @require_http_methods(["GET", "POST"])
 def settings_page(request: HttpRequest) -> HttpResponse:
     config = Configuration.objects.get_solo()
@@ -91,6 +103,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     return render(request, template, context, status=422 if form.errors else 200)
 
 
+@access(SETTINGS)
 @require_http_methods(["POST"])
 def dry_run_tag(request: HttpRequest) -> HttpResponse:
     """Create (or find) the named tag in Paperless and make it the dry-run tag."""
@@ -111,6 +124,7 @@ def dry_run_tag(request: HttpRequest) -> HttpResponse:
     return redirect("settings")
 
 
+@access(SETTINGS)
 @require_http_methods(["POST"])
 def settings_reset(request: HttpRequest) -> HttpResponse:
     config = Configuration.objects.get_solo()
@@ -121,6 +135,7 @@ def settings_reset(request: HttpRequest) -> HttpResponse:
     return redirect("settings")
 
 
+@access(CONNECTION)
 @require_http_methods(["GET", "POST"])
 def connection_page(request: HttpRequest) -> HttpResponse:
     from documents.connection import check_connection, connection_settings
@@ -131,16 +146,25 @@ def connection_page(request: HttpRequest) -> HttpResponse:
     result = None
     if request.method == "POST" and form.is_valid():
         url = form.cleaned_data["url"]
-        token = form.cleaned_data["token"] or current.token
+        entered = form.cleaned_data["token"]
+        # The stored token is only sent to the URL it was saved with: another URL needs its own.
+        same_url = current.token and normalise_url(url) == normalise_url(current.url)
+        token = entered or (current.token if same_url else "")
         if not token:
-            form.add_error("token", "Enter the API token from your Paperless profile.")
+            form.add_error(
+                "token",
+                "Enter the API token from your Paperless profile."
+                if not current.token
+                else "Enter the API token for this URL: the stored one is only ever sent to "
+                f"{current.url}.",
+            )
         else:
             result = check_connection(url=url, token=token)
             if "save" in request.POST:
                 if result.ok:
                     changes = {"paperless_url": url}
-                    if form.cleaned_data["token"]:
-                        changes["paperless_token"] = form.cleaned_data["token"]
+                    if entered:
+                        changes["paperless_token"] = entered
                     config.apply(changes, user=request.user)
                     messages.success(request, "Connection saved.")
                     return redirect("connection")
@@ -150,46 +174,46 @@ def connection_page(request: HttpRequest) -> HttpResponse:
         "current": current,
         "result": result,
         "token_hint": config.secret_hint("paperless_token"),
+        "config": config,
     }
     template = "connection.html#connection-result" if request.htmx else "connection.html"
     return render(request, template, context)
 
 
+@access(API_TOKENS)
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: HttpRequest) -> HttpResponse:
-    form = ApiTokenForm(request.POST or None)
+    """Admins issue tokens for any account (a script gets the role of the account it acts as)
+    and see and revoke every token."""
+    form = ApiTokenForm(request.POST or None, initial={"user": request.user.pk})
     new_token = None
     if request.method == "POST" and form.is_valid():
-        _, new_token = ApiToken.issue(user=request.user, name=form.cleaned_data["name"])
-        form = ApiTokenForm()
-    tokens = ApiToken.objects.filter(user=request.user)
+        _, new_token = ApiToken.issue(
+            user=form.cleaned_data["user"], name=form.cleaned_data["name"]
+        )
+        form = ApiTokenForm(initial={"user": request.user.pk})
+    tokens = ApiToken.objects.select_related("user")
     return render(
         request, "api_tokens.html", {"form": form, "tokens": tokens, "new_token": new_token}
     )
 
 
+@access(API_TOKENS)
 @require_http_methods(["POST"])
 def api_token_delete(request: HttpRequest, token_id: int) -> HttpResponse:
-    ApiToken.objects.filter(user=request.user, pk=token_id).delete()
+    ApiToken.objects.filter(pk=token_id).delete()
     messages.success(request, "Token revoked.")
     return redirect("api-tokens")
 
 
 def _client_ip_allowed(request: HttpRequest) -> bool:
-    try:
-        client = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-    except ValueError:
-        return False
-    for allowed in settings.METRICS_ALLOWED_IPS:
-        try:
-            if client in ipaddress.ip_network(allowed, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
+    """The client (not a forwarded header, unless from a trusted proxy) is on the allow-list."""
+    from dedupe_project.network import client_ip, in_networks, parse_networks
+
+    return in_networks(client_ip(request), parse_networks(tuple(settings.METRICS_ALLOWED_IPS)))
 
 
-@login_not_required
+@access(PUBLIC)
 @require_http_methods(["GET"])
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus metrics, for a scraper holding the metrics token or on the allow-list."""

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from dedupe_project.access import READ, RUN_JOBS, access
 from dedupe_project.api import ApiError, ErrorOut
 from documents.models import Document
 from documents.sync import SyncAlreadyRunning, start_sync
@@ -82,6 +83,7 @@ class SyncIn(Schema):
 
 @router.get("", response=list[DocumentOut], summary="Mirrored documents, newest first")
 @paginate(LimitOffsetPagination)
+@access(READ)
 def list_documents(
     request: HttpRequest,
     q: str = "",
@@ -106,6 +108,7 @@ def list_documents(
 
 
 @router.get("/{int:paperless_id}", response={200: DocumentDetailOut, 404: ErrorOut})
+@access(READ)
 def get_document(request: HttpRequest, paperless_id: int) -> Document:
     """One document by its Paperless id, with its full text."""
     return get_object_or_404(
@@ -117,6 +120,7 @@ def get_document(request: HttpRequest, paperless_id: int) -> Document:
 
 
 @sync_router.post("", response={202: JobOut, 409: ErrorOut}, summary="Start a sync")
+@access(RUN_JOBS)
 def start(request: HttpRequest, payload: SyncIn | None = None) -> Status:
     try:
         job = start_sync(full=bool(payload and payload.full), user=request.user)

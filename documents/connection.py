@@ -3,6 +3,11 @@
 The environment (``PAPERLESS_URL``, ``PAPERLESS_API_TOKEN``, as Paperless itself names them) wins
 over what was entered on the settings page, so an operator's Compose file is never silently
 overridden from the UI.
+
+A token is only ever sent to the URL it belongs to: a token entered on the connection page (or
+``PATCH /api/config``) to the URL it was saved with, a token from the environment to the URL from
+the environment. A token without its URL is not used (``token_withheld`` says why), so nobody
+can point the stored token at a host of their choosing.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ class ConnectionSettings:
     token_from_env: bool
     timeout: float
     requests_per_second: float
+    token_withheld: str = ""
 
     @property
     def configured(self) -> bool:
@@ -42,14 +48,34 @@ def connection_settings() -> ConnectionSettings:
     from dedupe_project.models import Configuration
 
     config = Configuration.objects.get_solo()
-    token_from_env = bool(settings.PAPERLESS_API_TOKEN)
+    url_from_env = bool(settings.PAPERLESS_URL)
+    url = settings.PAPERLESS_URL or config.paperless_url
+    withheld = ""
+    if settings.PAPERLESS_API_TOKEN:
+        token, token_from_env = settings.PAPERLESS_API_TOKEN, True
+        if not url_from_env:
+            token, withheld = (
+                "",
+                (
+                    "PAPERLESS_API_TOKEN is set without PAPERLESS_URL: set both, as the token is "
+                    "only sent to the URL named with it."
+                ),
+            )
+    else:
+        token, token_from_env = config.paperless_token_for(url), False
+        if not token and config.paperless_token_encrypted and url:
+            withheld = (
+                f"The stored token was saved for {config.paperless_token_url or 'another URL'}, "
+                f"not {url}: enter the token again for this URL."
+            )
     return ConnectionSettings(
-        url=settings.PAPERLESS_URL or config.paperless_url,
-        token=settings.PAPERLESS_API_TOKEN or config.get_secret("paperless_token"),
-        url_from_env=bool(settings.PAPERLESS_URL),
+        url=url,
+        token=token,
+        url_from_env=url_from_env,
         token_from_env=token_from_env,
         timeout=config.paperless_timeout_seconds,
         requests_per_second=config.paperless_requests_per_second,
+        token_withheld=withheld,
     )
 
 

@@ -466,6 +466,7 @@ class SyncRun:
         new_rows: list[DocumentRow] = []
         rows: list[DocumentRow] = []
         unchanged: list[int] = []
+        same_modified: list[ConvertedDocument] = []
         unreadable: list[tuple[int, str]] = []
         changed_text: list[ConvertedDocument] = []
         changed_tags: list[ConvertedDocument] = []
@@ -495,7 +496,8 @@ class SyncRun:
             else:
                 kept_error, stale_error = "", False
             if not (modified_changed or text_changed or item.errors or stale_error):
-                unchanged.append(pid)  # nothing to write but "seen now"
+                unchanged.append(pid)  # nothing to write but "seen now" (tags: see below)
+                same_modified.append(item)
                 tally["unchanged"] += 1
                 continue
             if item.errors:
@@ -546,6 +548,12 @@ class SyncRun:
         for name, value in tally.items():
             if value:
                 self.bump(name, value)
+        repaired = self._tags_differ(same_modified, existing)
+        if repaired:
+            # ``modified`` is the same but the tags are not: a change of ours whose worker was
+            # killed before it updated the mirror. Only the tag links are rewritten.
+            changed_tags.extend(repaired)
+            self.bump("tags_repaired", len(repaired))
         writer.mark_seen(unchanged, now)
         writer.record_errors(unreadable, now)
         new_pks = writer.insert_documents(new_rows)
@@ -574,6 +582,24 @@ class SyncRun:
         writer.replace_tags(
             [pks[c.paperless_id] for c in changed_tags if c.paperless_id not in new_pks], old_links
         )
+
+    def _tags_differ(
+        self, items: list[ConvertedDocument], existing: dict[int, Any]
+    ) -> list[ConvertedDocument]:
+        """Those of ``items`` whose mirrored tags are not the tags Paperless lists."""
+        if not items:
+            return []
+        by_pk = {existing[item.paperless_id].pk: item for item in items}
+        stored: dict[int, set[int]] = {}
+        through = Document.tags.through
+        pks = list(by_pk)
+        for start in range(0, len(pks), 900):
+            rows = through.objects.filter(document_id__in=pks[start : start + 900]).values_list(
+                "document_id", "tag__paperless_id"
+            )
+            for document_pk, tag_pid in rows:
+                stored.setdefault(document_pk, set()).add(tag_pid)
+        return [item for pk, item in by_pk.items() if stored.get(pk, set()) != set(item.tag_ids)]
 
     def _pages(self) -> Iterator[DocumentPage]:
         """The document pages still to read, from the cursor."""

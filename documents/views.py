@@ -6,7 +6,6 @@ from typing import Any
 
 from csp.decorators import csp_replace
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
@@ -20,6 +19,7 @@ from django.utils.http import quote_etag
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_http_methods
 
+from dedupe_project.access import READ, RUN_JOBS, access
 from documents import previews, thumbnails
 from documents.models import Correspondent, Document, DocumentType, SyncState, Tag
 from documents.paperless import etag_value
@@ -43,6 +43,7 @@ def list_filters(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+@access(READ)
 @require_http_methods(["GET"])
 def document_list(request: HttpRequest) -> HttpResponse:
     filters = list_filters(request)
@@ -59,6 +60,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+@access(READ)
 @require_http_methods(["GET"])
 def document_detail(request: HttpRequest, paperless_id: int) -> HttpResponse:
     document = get_object_or_404(
@@ -71,6 +73,7 @@ def document_detail(request: HttpRequest, paperless_id: int) -> HttpResponse:
     return render(request, template, {"document": document})
 
 
+@access(READ)
 @require_http_methods(["GET", "HEAD"])
 def document_thumbnail(request: HttpRequest, paperless_id: int) -> HttpResponse:
     """The cached thumbnail (fetched from Paperless again if it was evicted), privately cacheable
@@ -105,7 +108,7 @@ def _fetch_thumbnail(paperless_id: int) -> bytes:
     return data
 
 
-@login_required
+@access(READ)
 @require_http_methods(["GET", "HEAD"])
 @xframe_options_sameorigin
 @csp_replace({"frame-ancestors": ["'self'"], "object-src": ["'self'"]})
@@ -169,6 +172,7 @@ def _preview_response(document: Document) -> HttpResponse:
     return response
 
 
+@access(RUN_JOBS)
 @require_http_methods(["POST"])
 def sync_now(request: HttpRequest) -> HttpResponse:
     full = request.POST.get("full") == "1"
@@ -194,6 +198,7 @@ def sync_status_context() -> dict[str, Any]:
     }
 
 
+@access(READ)
 @require_http_methods(["GET"])
 def sync_status(request: HttpRequest) -> HttpResponse:
     return render(request, "documents/partials/sync_status.html", sync_status_context())

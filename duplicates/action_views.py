@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,6 +14,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods
 
+from dedupe_project.access import CONFIRM, PLAN, READ, UNDO, access
 from dedupe_project.models import Configuration
 from documents.models import Tag
 from duplicates import actions
@@ -74,6 +74,7 @@ def _plan_context(request: HttpRequest, plan: Plan) -> dict[str, Any]:
     return {
         "plan": plan,
         "preview": preview,
+        "shortfalls": actions.plan_shortfalls(plan) if plan.status == Plan.Status.DRAFT else [],
         "counts": counts,
         "acting": acting,
         "config_dry_run": config.dry_run,
@@ -86,7 +87,7 @@ def _plan_context(request: HttpRequest, plan: Plan) -> dict[str, Any]:
     }
 
 
-@login_required
+@access(PLAN)
 @require_http_methods(["POST"])
 def plan_create(request: HttpRequest) -> HttpResponse:
     """Freeze a plan from the list's selection (``pk``, or ``all_matching`` with ``query``) or
@@ -107,7 +108,7 @@ def plan_create(request: HttpRequest) -> HttpResponse:
             group_id=_int(post.get("group")),
             tag_paperless_id=_int(post.get("tag")),
             dry_run=post.get("dry_run") == "1",
-            merge_metadata=post.get("merge_metadata") == "1",
+            merge_metadata=post.get("merge_metadata", "1") == "1",  # on unless asked off
         )
     except actions.PlanError as exc:
         if request.htmx:
@@ -129,7 +130,7 @@ def plan_create(request: HttpRequest) -> HttpResponse:
     return redirect(f"{url}?{urlencode({'next': target})}" if target else url)
 
 
-@login_required
+@access(READ)
 @require_http_methods(["GET"])
 def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     """The confirmation (a draft), then the progress and the outcome of every document."""
@@ -142,7 +143,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     return render(request, template, context)
 
 
-@login_required
+@access(CONFIRM)
 @require_http_methods(["POST"])
 def plan_confirm(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = get_object_or_404(Plan, pk=plan_id)
@@ -154,7 +155,11 @@ def plan_confirm(request: HttpRequest, plan_id: int) -> HttpResponse:
             user=request.user,
             dry_run=dry_run,
             merge_metadata=post.get("merge_metadata") == "1",
+            accept_kept_has_less=post.get("accept_kept_has_less") == "1",
         )
+    except actions.KeptHasLess as exc:
+        messages.warning(request, str(exc))
+        status = exc.status
     except actions.PlanError as exc:
         messages.error(request, str(exc))
         status = exc.status
@@ -171,7 +176,7 @@ def plan_confirm(request: HttpRequest, plan_id: int) -> HttpResponse:
     return redirect("plan-detail", plan_id=plan.pk)
 
 
-@login_required
+@access(UNDO)
 @require_http_methods(["POST"])
 def plan_undo(request: HttpRequest, plan_id: int) -> HttpResponse:
     """Make the plan that removes a dry run's tag, and show its confirmation."""
@@ -184,7 +189,7 @@ def plan_undo(request: HttpRequest, plan_id: int) -> HttpResponse:
     return redirect("plan-detail", plan_id=undo.pk)
 
 
-@login_required
+@access(READ)
 @require_http_methods(["GET"])
 def plan_list(request: HttpRequest) -> HttpResponse:
     """The history of confirmed plans, dry runs included."""
@@ -210,7 +215,7 @@ def audit_filters(data: QueryDict) -> dict[str, Any]:
     }
 
 
-@login_required
+@access(READ)
 @require_http_methods(["GET"])
 def audit(request: HttpRequest) -> HttpResponse:
     """Every change we made in Paperless: filterable, paginated."""

@@ -6,6 +6,14 @@ Rules (the reasons are in the issue: people fear losing a document more than any
   with a snapshot (title, checksums, ``modified``), the document kept for each group, dry run or
   not. Confirming it is a one-way, once-only step (a second confirmation is refused); the ``action``
   job then does exactly what the plan lists, nothing more.
+* What a person decided binds at once and in every plan: a document a "not duplicates" decision
+  separates from the kept one (or taken out of its group, or in a group marked "not
+  duplicates") is left out when a plan is made, skipped when it is confirmed, and skipped again
+  when the plan runs (:func:`still_separate`).
+* The kept copy is the group's primary, chosen by the policy in ``duplicates/engine/primary.py``
+  (most pages, a text layer, ...) or by a person. When it has fewer pages or less text than one
+  it would delete, the plan says so and a real deletion must be confirmed again
+  (:class:`KeptHasLess`).
 * Just before a document is touched it is re-read from Paperless. Gone, or changed since review
   (``modified`` or the original checksum differs from the snapshot), means skipped and reported,
   never deleted. The kept document is re-read too: if it is gone or its file changed, none of its
@@ -15,8 +23,9 @@ Rules (the reasons are in the issue: people fear losing a document more than any
   at any point resumes with the next unfinished document, and a document whose change was already
   sent is re-read before anything is sent again (no second DELETE, no second note).
 * Deleting moves the document to the Paperless trash (restorable there); the trash is never
-  emptied. With ``merge_metadata`` the kept document first receives the deleted one's tags, notes
-  (with a line saying where they came from), custom fields it lacks, and its ASN if it has none.
+  emptied. With ``merge_metadata`` (on by default for real deletions) the kept document first
+  receives the deleted one's tags, notes (with a line saying where they came from), custom fields
+  it lacks, and its ASN if it has none; the confirmation lists what will be carried over.
 * In a dry run (the setting, or the person's choice) deleting only adds the dry-run tag; dry runs
   can be undone by a new plan that removes the tag.
 * Every change is in the audit log; deleted documents leave our mirror (and so their groups; a group
@@ -53,6 +62,7 @@ from duplicates.models import (
     DuplicateGroup,
     GroupMember,
     OwnChange,
+    PairDecision,
     Plan,
     PlanItem,
 )
@@ -168,21 +178,143 @@ def _primary_elsewhere(document_ids: Iterable[int]) -> dict[int, int]:
     return dict(rows)
 
 
+def separated_pairs(document_ids: Iterable[int]) -> set[frozenset[int]]:
+    """Pairs among ``document_ids`` (pks) a person said are not duplicates."""
+    ids = list(set(document_ids))
+    pairs: set[frozenset[int]] = set()
+    for start in range(0, len(ids), 900):
+        part = ids[start : start + 900]
+        rows = PairDecision.objects.filter(a_id__in=part, b_id__in=ids).values_list("a_id", "b_id")
+        pairs.update(frozenset(row) for row in rows)
+    return pairs
+
+
+def _separation(*, document: Document, kept: Document, pairs: set[frozenset[int]]) -> str:
+    if frozenset((document.pk, kept.pk)) in pairs:
+        return (
+            f"A person marked it not a duplicate of the kept #{kept.paperless_id}: it is never "
+            "deleted or tagged as its duplicate."
+        )
+    return ""
+
+
+def carry_over(*, document: Document, kept: Document, skip_tags: set[int | None]) -> dict[str, Any]:
+    """What merging would give the kept document from ``document``, from the mirror (the run
+    reads both again from Paperless): tag names it lacks, notes, custom fields it lacks, the ASN
+    if it has none."""
+    from documents.models import CustomField
+
+    kept_tags = {tag.pk for tag in kept.tags.all()}
+    tags = sorted(
+        tag.name
+        for tag in document.tags.all()
+        if tag.pk not in kept_tags and tag.paperless_id not in skip_tags
+    )
+    have = {entry.get("field") for entry in kept.custom_fields or [] if isinstance(entry, dict)}
+    extra = [
+        entry.get("field")
+        for entry in document.custom_fields or []
+        if isinstance(entry, dict) and entry.get("field") not in have
+    ]
+    names = dict(
+        CustomField.objects.filter(paperless_id__in=extra).values_list("paperless_id", "name")
+    )
+    carried: dict[str, Any] = {}
+    if tags:
+        carried["tags"] = tags
+    if document.notes_count:
+        carried["notes"] = document.notes_count
+    if extra:
+        carried["custom_fields"] = [names.get(field, f"#{field}") for field in extra]
+    if document.archive_serial_number is not None and kept.archive_serial_number is None:
+        carried["asn"] = document.archive_serial_number
+    return carried
+
+
+def describe_carry_over(carried: dict[str, Any]) -> str:
+    """ "tags Invoice, Paid; 2 notes; custom field Amount; ASN 1234" """
+    parts = []
+    if carried.get("tags"):
+        parts.append(
+            "tag" + ("s " if len(carried["tags"]) > 1 else " ") + ", ".join(carried["tags"])
+        )
+    if carried.get("notes"):
+        parts.append(f"{carried['notes']} note{'s' if carried['notes'] != 1 else ''}")
+    if carried.get("custom_fields"):
+        fields = carried["custom_fields"]
+        parts.append(
+            "custom field" + ("s " if len(fields) > 1 else " ") + ", ".join(map(str, fields))
+        )
+    if carried.get("asn") is not None:
+        parts.append(f"ASN {carried['asn']}")
+    return "; ".join(parts)
+
+
+def _shortfalls(*, facts: dict[int, Any], document: Document, kept: Document) -> list[str]:
+    from duplicates.engine.primary import shortfalls
+
+    mine, theirs = facts.get(kept.pk), facts.get(document.pk)
+    if mine is None or theirs is None:
+        return []
+    return shortfalls(mine, theirs)
+
+
+def _annotate(item: PlanItem, *, document: Document, kept: Document, plan: Plan,
+              facts: dict[int, Any], skip_tags: set[int | None]) -> None:  # fmt: skip
+    """What the confirmation shows for a document to act on: where the kept copy has less, and
+    what merging carries over to it."""
+    lacking = _shortfalls(facts=facts, document=document, kept=kept)
+    if lacking:
+        item.data["shortfalls"] = lacking
+    if plan.action in Plan.DELETING_ACTIONS:
+        carried = carry_over(document=document, kept=kept, skip_tags=skip_tags)
+        if carried:
+            item.data["carry"] = carried
+
+
+def _skip_tags(plan: Plan) -> set[int | None]:
+    from dedupe_project.models import Configuration
+
+    return {Configuration.objects.get_solo().dry_run_tag_id, plan.tag_paperless_id}
+
+
 def _items_for_groups(plan: Plan, group_ids: Sequence[int]) -> list[PlanItem]:
+    from duplicates.keeping import by_paperless_id, facts_for
+
     items: list[PlanItem] = []
     if plan.action in Plan.GROUP_ACTIONS:
         for position, group_id in enumerate(group_ids):
             items.append(PlanItem(plan=plan, position=position, group_id=group_id))
         return items
-    groups = DuplicateGroup.objects.filter(pk__in=group_ids).for_list().in_bulk()
+    groups = (
+        DuplicateGroup.objects.filter(pk__in=group_ids)
+        .for_list()
+        .prefetch_related("primary__tags", "active_members__document__tags")
+        .in_bulk()
+    )
     member_docs = [m.document for g in groups.values() for m in g.active_members]
     primaries = _primary_elsewhere(d.pk for d in member_docs)
+    pairs = separated_pairs(d.pk for d in member_docs)
+    facts = by_paperless_id(facts_for(d.pk for d in member_docs))
+    skip_tags = _skip_tags(plan)
     seen: set[int] = set()
     for group_id in group_ids:
         group = groups.get(group_id)
         if group is None:
             continue
         kept = group.primary
+        if group.status == DuplicateGroup.Status.NOT_DUPLICATE:
+            items.append(
+                PlanItem(
+                    plan=plan,
+                    position=len(items),
+                    group_id=group_id,
+                    status=PlanItem.Status.SKIPPED,
+                    reason='A person marked this group "not duplicates": nothing in it is '
+                    "deleted or tagged.",
+                )
+            )
+            continue
         if kept is None or not any(m.document_id == kept.pk for m in group.active_members):
             items.append(
                 PlanItem(
@@ -210,12 +342,18 @@ def _items_for_groups(plan: Plan, group_ids: Sequence[int]) -> list[PlanItem]:
                 kept_checksum=kept.original_checksum,
                 **_snapshot(document),
             )
+            separated = _separation(document=document, kept=kept, pairs=pairs)
             if document.pk in primaries:
                 item.status = PlanItem.Status.SKIPPED
                 item.reason = (
                     f"It is the primary of group {primaries[document.pk]}: a primary is never "
                     "deleted or tagged as a duplicate."
                 )
+            elif separated:
+                item.status, item.reason = PlanItem.Status.SKIPPED, separated
+            else:
+                _annotate(item, document=document, kept=kept, plan=plan, facts=facts,
+                          skip_tags=skip_tags)  # fmt: skip
             items.append(item)
     return items
 
@@ -232,7 +370,7 @@ def create_plan(
     group_id: int | None = None,
     tag_paperless_id: int | None = None,
     dry_run: bool = False,
-    merge_metadata: bool = False,
+    merge_metadata: bool = True,
 ) -> Plan:
     """Freeze what the person is about to confirm. ``document_id`` is a Paperless id (the
     one-document delete from a group page, ``group_id`` its group); otherwise the groups are the
@@ -330,9 +468,17 @@ def _create_document_plan(plan: Plan, *, document_id: int | None, group_id: int 
         if group is None:
             raise PlanError("The document is not a member of that group.", code="not_member")
     kept = group.primary if group is not None else None
+    if kept is not None and _separation(
+        document=document, kept=kept, pairs=separated_pairs([document.pk, kept.pk])
+    ):
+        raise PlanError(
+            f"A person marked #{document.paperless_id} not a duplicate of the kept "
+            f"#{kept.paperless_id}: it is not deleted as its duplicate.",
+            code="not_a_duplicate",
+        )
     plan.group_ids = [group.pk] if group is not None else []
     plan.save()
-    PlanItem.objects.create(
+    item = PlanItem(
         plan=plan,
         position=0,
         group_id=group.pk if group is not None else None,
@@ -341,6 +487,13 @@ def _create_document_plan(plan: Plan, *, document_id: int | None, group_id: int 
         kept_checksum=kept.original_checksum if kept else "",
         **_snapshot(document),
     )
+    if kept is not None:
+        from duplicates.keeping import by_paperless_id, facts_for
+
+        facts = by_paperless_id(facts_for([document.pk, kept.pk]))
+        _annotate(item, document=document, kept=kept, plan=plan, facts=facts,
+                  skip_tags=_skip_tags(plan))  # fmt: skip
+    item.save()
     return plan
 
 
@@ -383,15 +536,95 @@ def create_undo_plan(*, plan: Plan, user: Any = None) -> Plan:
     return undo
 
 
+class KeptHasLess(PlanError):
+    """The kept copy has fewer pages or less text than one the plan deletes: ask again."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        super().__init__(
+            "The kept document has less than one it would delete: "
+            + "; ".join(lines)
+            + ". Choose another primary, or confirm again saying you know.",
+            code="kept_has_less",
+            status=409,
+        )
+
+
+def plan_shortfalls(plan: Plan) -> list[str]:
+    """What the kept documents lack against those still to be deleted (pending items)."""
+    return [
+        line
+        for data in plan.items.filter(status=PlanItem.Status.PENDING).values_list("data", flat=True)
+        for line in (data or {}).get("shortfalls", [])
+    ]
+
+
+def still_separate(item: PlanItem) -> str:
+    """Why ``item`` must not be acted on any more because of a decision taken since the plan
+    was made ("" when nothing changed): the document left the group, the group was marked "not
+    duplicates", or a person said it is not a duplicate of the kept one."""
+    if item.group_id is None or item.kept_paperless_id is None or item.paperless_id is None:
+        return ""
+    group = DuplicateGroup.objects.filter(pk=item.group_id).only("status").first()
+    if group is not None and group.status == DuplicateGroup.Status.NOT_DUPLICATE:
+        return 'A person marked the group "not duplicates" since review.'
+    pks = dict(
+        Document.objects.filter(
+            paperless_id__in=[item.paperless_id, item.kept_paperless_id]
+        ).values_list("paperless_id", "pk")
+    )
+    document, kept = pks.get(item.paperless_id), pks.get(item.kept_paperless_id)
+    if (
+        document is not None
+        and kept is not None
+        and PairDecision.objects.between(document, kept).exists()
+    ):
+        return (
+            f"A person marked it not a duplicate of the kept #{item.kept_paperless_id} since "
+            "review."
+        )
+    if (
+        group is not None
+        and not GroupMember.objects.filter(
+            group_id=item.group_id, document_id=document, removed=False
+        ).exists()
+    ):
+        return "It was taken out of the group since review."
+    return ""
+
+
+def revalidate(plan: Plan) -> int:
+    """Skip every pending item a decision taken since the plan was made separates from its
+    kept document; returns how many."""
+    skipped = 0
+    for item in plan.items.filter(status=PlanItem.Status.PENDING, paperless_id__isnull=False):
+        reason = still_separate(item)
+        if reason:
+            item.status, item.reason, item.finished_at = (
+                PlanItem.Status.SKIPPED,
+                reason,
+                timezone.now(),
+            )
+            item.save(update_fields=["status", "reason", "finished_at"])
+            skipped += 1
+    return skipped
+
+
 def confirm_plan(
     *,
     plan: Plan,
     user: Any = None,
     dry_run: bool | None = None,
     merge_metadata: bool | None = None,
+    accept_kept_has_less: bool = False,
 ) -> Job:
     """Confirm a draft plan once and queue its job. Only the safer way can be chosen here: a
-    dry run (or the setting) turns a deletion into tagging, never the other way round."""
+    dry run (or the setting) turns a deletion into tagging, never the other way round.
+
+    Decisions taken since the plan was made win: the documents they separate from the kept
+    one are skipped here (and checked again when the plan runs). A real deletion whose kept
+    document has fewer pages or less text than one it deletes is refused (:class:`KeptHasLess`)
+    unless ``accept_kept_has_less`` says the person saw that and confirmed again."""
     from dedupe_project.models import Configuration
 
     config = Configuration.objects.get_solo()
@@ -399,6 +632,7 @@ def confirm_plan(
         locked = Plan.objects.select_for_update().get(pk=plan.pk)
         if locked.status != Plan.Status.DRAFT:
             raise PlanAlreadyConfirmed(locked)
+        revalidate(locked)
         if locked.action in Plan.DELETING_ACTIONS:
             if (dry_run or config.dry_run) and not locked.dry_run:
                 locked.dry_run = True
@@ -408,6 +642,10 @@ def confirm_plan(
                 locked.merge_metadata = bool(merge_metadata)
             if locked.dry_run:
                 locked.merge_metadata = False  # a dry run changes nothing but the tag
+            else:
+                lacking = plan_shortfalls(locked)
+                if lacking and not accept_kept_has_less:
+                    raise KeptHasLess(lacking)
         locked.status = Plan.Status.QUEUED
         locked.confirmed_at = timezone.now()
         locked.confirmed_by = _who(user)
@@ -433,6 +671,7 @@ def plan_preview(plan: Plan) -> list[GroupPreview]:
     """The plan's items by group, in order, with the document kept in each."""
     groups: dict[Any, GroupPreview] = {}
     for item in plan.items.order_by("position"):
+        item.carry_text = describe_carry_over((item.data or {}).get("carry", {}))
         key = item.group_id if item.group_id is not None else f"doc-{item.pk}"
         preview = groups.get(key)
         if preview is None:
@@ -490,17 +729,29 @@ def refresh_mirror(raw: dict[str, Any]) -> None:
 
 
 def _refresh_mirror(raw: dict[str, Any]) -> None:
-    """Our change bumped ``modified`` (and tags): keep the mirror current so the next review's
-    snapshot is not mistaken for a change made by someone else."""
-    document = Document.objects.filter(paperless_id=raw["id"]).first()
-    if document is None:
-        return
+    """Our change bumped ``modified`` (and tags, the ASN, notes, custom fields): keep the mirror
+    current so the next review's snapshot is not mistaken for a change made by someone else.
+    One transaction: a kill leaves the row as it was or as Paperless has it, never half."""
     if raw.get("modified") is None:
         return
-    document.modified = raw["modified"]
-    document.save(update_fields=["modified"])
-    if "tags" in raw:
-        document.tags.set(Tag.objects.filter(paperless_id__in=raw["tags"]))
+    with transaction.atomic():
+        document = Document.objects.select_for_update().filter(paperless_id=raw["id"]).first()
+        if document is None:
+            return
+        document.modified = raw["modified"]
+        fields = ["modified"]
+        if "archive_serial_number" in raw:
+            document.archive_serial_number = raw["archive_serial_number"]
+            fields.append("archive_serial_number")
+        if isinstance(raw.get("custom_fields"), list):
+            document.custom_fields = raw["custom_fields"]
+            fields.append("custom_fields")
+        if isinstance(raw.get("notes"), list):
+            document.notes_count = len(raw["notes"])
+            fields.append("notes_count")
+        document.save(update_fields=fields)
+        if "tags" in raw:
+            document.tags.set(Tag.objects.filter(paperless_id__in=raw["tags"]))
 
 
 # --- execution ------------------------------------------------------------------------------------
@@ -573,6 +824,7 @@ class _Executor:
         done = plan.items.exclude(status=PlanItem.Status.PENDING).count()
         pending = list(plan.items.filter(status=PlanItem.Status.PENDING).order_by("position"))
         if pending and plan.touches_paperless:
+            self._reread_in_flight(pending)
             self._prepare_tag()
         real_delete_blocked = self._real_delete_blocked()
         for item in pending:
@@ -596,6 +848,24 @@ class _Executor:
                     message=f"{plan.get_action_display()}: {done} of {total}",
                 )
                 self.ctx.save_checkpoint({"plan": plan.pk, "position": item.position})
+
+    def _reread_in_flight(self, pending: list[PlanItem]) -> None:
+        """A job killed while acting on a document left it changed in Paperless (tagged, its ASN
+        moved, metadata merged into the kept one) but not in our mirror. Before going on, read
+        those documents again from Paperless and bring the mirror in line."""
+        assert self.client is not None
+        ids: list[int] = []
+        for item in pending:
+            if item.stage:
+                ids.append(item.paperless_id)
+                if self.plan.merge_metadata and item.kept_paperless_id is not None:
+                    ids.append(item.kept_paperless_id)
+        for paperless_id in dict.fromkeys(i for i in ids if i is not None):
+            try:
+                raw = self.client.get_document(paperless_id)
+            except NotFound:
+                continue  # gone (deleted just before the kill): the step itself finds out
+            _refresh_mirror(raw)
 
     def _real_delete_blocked(self) -> str:
         from dedupe_project.models import Configuration
@@ -713,6 +983,9 @@ class _Executor:
             group=group, document__paperless_id=item.paperless_id, removed=False
         ).exists():
             raise Skip("The document was taken out of the group since review.")
+        separated = still_separate(item)
+        if separated:
+            raise Skip(separated)
 
     def _never_a_primary(self, item: PlanItem) -> None:
         if item.paperless_id == item.kept_paperless_id:
@@ -1002,6 +1275,8 @@ class _Executor:
             after = self.client.get_document(item.paperless_id)
             finish_own_change(change, modified=after.get("modified"))
             _refresh_mirror(after)
+        else:
+            _refresh_mirror(raw)  # tagged before a kill: the mirror may not know it yet
         kind = AuditEntry.Action.DRY_RUN_TAGGED if self.plan.dry_run else AuditEntry.Action.TAGGED
         with transaction.atomic():
             self._audit(item, kind, tag=tag_id, tag_name=self.plan.tag_name)
@@ -1016,6 +1291,7 @@ class _Executor:
             raise Skip("It is gone from Paperless (deleted or in the trash).") from None
         if tag_id not in (raw.get("tags") or []):
             if item.stage == PlanItem.Stage.ACTING:
+                _refresh_mirror(raw)
                 self._close(item, status=PlanItem.Status.DONE)  # removed before a crash
                 return
             raise Skip("The dry-run tag was already removed.")

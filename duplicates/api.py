@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, StreamingHttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import create_model
 
+from dedupe_project.access import READ, RUN_JOBS, access
 from dedupe_project.api import ApiError, ErrorOut
 from dedupe_project.models import Configuration
 from duplicates.analysis import AnalysisAlreadyRunning, start_analysis
@@ -207,6 +208,7 @@ def group_payload(row: GroupRow) -> dict[str, Any]:
 
 
 @analysis_router.post("", response={202: JobOut, 409: ErrorOut}, summary="Start an analysis")
+@access(RUN_JOBS)
 def start(request: HttpRequest, payload: AnalysisIn | None = None) -> Status:
     """Incremental (new and changed documents) unless ``full``."""
     try:
@@ -219,6 +221,7 @@ def start(request: HttpRequest, payload: AnalysisIn | None = None) -> Status:
 @groups_router.get(
     "", response={200: GroupPageOut, 422: ErrorOut}, summary="Duplicate groups, filtered"
 )
+@access(READ)
 def list_groups(request: HttpRequest, query: Query[GroupQuery]) -> Any:  # type: ignore[valid-type]
     """The groups page's filters, sorting and factor switches (same parameter names), in slices
     of ``limit`` (1 to 500) after ``cursor``."""
@@ -245,6 +248,7 @@ def list_groups(request: HttpRequest, query: Query[GroupQuery]) -> Any:  # type:
 @groups_router.get(
     "/export", response={200: None, 422: ErrorOut}, summary="Every group as JSON or CSV"
 )
+@access(READ)
 def export(request: HttpRequest, format: str = "json") -> Any:
     if format not in FORMATS:
         raise ApiError(
@@ -259,6 +263,7 @@ def export(request: HttpRequest, format: str = "json") -> Any:
 @groups_router.get(
     "/{int:group_id}", response={200: GroupDetailOut, 404: ErrorOut}, summary="One group"
 )
+@access(READ)
 def group_detail(request: HttpRequest, group_id: int) -> Any:
     """Members with names, tags and their pair with the primary, and every stored pair between
     the members (at most 500)."""
@@ -290,6 +295,7 @@ def group_detail(request: HttpRequest, group_id: int) -> Any:
 
 
 @stats_router.get("", response=StatsOut, summary="The dashboard's figures")
+@access(READ)
 def stats(request: HttpRequest) -> Any:
     data = dashboard_stats()
     job = data.pop("last_analysis_job")

@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from dedupe_project.access import CONFIRM, PLAN, READ, UNDO, access
 from dedupe_project.api import ApiError, ErrorOut
 from duplicates import actions
 from duplicates.models import AuditEntry, Plan, PlanItem
@@ -39,12 +40,17 @@ class PlanIn(Schema):
     group: int | None = None
     tag: int | None = None
     dry_run: bool = False
-    merge_metadata: bool = False
+    merge_metadata: bool = True
 
 
 class ConfirmIn(Schema):
     dry_run: bool = False
     merge_metadata: bool | None = None
+    accept_kept_has_less: bool = Field(
+        default=False,
+        description="Confirm a deletion whose kept document has fewer pages or less text than "
+        "one it deletes (refused with 409 kept_has_less otherwise; the plan's items say where).",
+    )
 
 
 class PlanItemOut(Schema):
@@ -58,6 +64,21 @@ class PlanItemOut(Schema):
     kept_title: str
     status: str
     reason: str
+    shortfalls: list[str] = Field(
+        description="Where the kept document has less than this one (fewer pages, less text)."
+    )
+    carry_over: dict[str, Any] = Field(
+        description="What merging gives the kept document from this one (tags, notes, custom "
+        "fields, ASN), as the mirror knows it."
+    )
+
+    @staticmethod
+    def resolve_shortfalls(item: PlanItem) -> list[str]:
+        return list((item.data or {}).get("shortfalls", []))
+
+    @staticmethod
+    def resolve_carry_over(item: PlanItem) -> dict[str, Any]:
+        return dict((item.data or {}).get("carry", {}))
 
 
 class PlanSummaryOut(Schema):
@@ -141,6 +162,7 @@ def _plan_error(exc: actions.PlanError) -> ApiError:
 @plans_router.post(
     "", response={201: PlanOut, 422: ErrorOut}, summary="Make a plan and see what it would do"
 )
+@access(PLAN)
 def create(request: HttpRequest, payload: PlanIn) -> Status:
     """Nothing runs yet: the answer is the frozen plan (documents, the one kept per group, what
     happens to each); confirm it to run it. ``all_matching`` with ``filter`` (the groups list's
@@ -175,6 +197,7 @@ def create(request: HttpRequest, payload: PlanIn) -> Status:
 
 @plans_router.get("", response=list[PlanSummaryOut], summary="Confirmed plans, newest first")
 @paginate(LimitOffsetPagination)
+@access(READ)
 def list_plans(request: HttpRequest, dry_run: bool | None = None, status: str = "") -> Any:
     queryset = Plan.objects.history().select_related("confirmed_by")
     if dry_run is not None:
@@ -185,6 +208,7 @@ def list_plans(request: HttpRequest, dry_run: bool | None = None, status: str = 
 
 
 @plans_router.get("/{plan_id}", response={200: PlanOut, 404: ErrorOut}, summary="One plan")
+@access(READ)
 def get_plan(request: HttpRequest, plan_id: int) -> Plan:
     return get_object_or_404(Plan, pk=plan_id)
 
@@ -194,6 +218,7 @@ def get_plan(request: HttpRequest, plan_id: int) -> Plan:
     response={202: ConfirmOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="Confirm a plan: it runs once, as a job",
 )
+@access(CONFIRM)
 def confirm(request: HttpRequest, plan_id: int, payload: ConfirmIn | None = None) -> Status:
     """``dry_run`` can only make it safer (tag instead of delete); 409 if already confirmed."""
     plan = get_object_or_404(Plan, pk=plan_id)
@@ -204,6 +229,7 @@ def confirm(request: HttpRequest, plan_id: int, payload: ConfirmIn | None = None
             user=request.user,
             dry_run=payload.dry_run,
             merge_metadata=payload.merge_metadata,
+            accept_kept_has_less=payload.accept_kept_has_less,
         )
     except actions.PlanError as exc:
         raise _plan_error(exc) from exc
@@ -216,6 +242,7 @@ def confirm(request: HttpRequest, plan_id: int, payload: ConfirmIn | None = None
     response={201: PlanOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="Make the plan that undoes a dry run (removes its tag); confirm it to run",
 )
+@access(UNDO)
 def undo(request: HttpRequest, plan_id: int) -> Status:
     plan = get_object_or_404(Plan, pk=plan_id)
     try:
@@ -227,6 +254,7 @@ def undo(request: HttpRequest, plan_id: int) -> Status:
 
 @audit_router.get("", response=list[AuditOut], summary="Every change made in Paperless")
 @paginate(LimitOffsetPagination)
+@access(READ)
 def audit_list(
     request: HttpRequest,
     action: str = "",

@@ -12,13 +12,14 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 
+from dedupe_project.access import READ, REVIEW, access
 from dedupe_project.api import ApiError, ErrorOut
 from duplicates import review
 from duplicates.models import DuplicateGroup
 
 router = Router()
 
-ERRORS = {404: ErrorOut, 422: ErrorOut}
+ERRORS = {404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class MemberOut(Schema):
@@ -34,6 +35,8 @@ class GroupStateOut(Schema):
     confidence: float
     primary_paperless_id: int | None
     primary_chosen: bool
+    kept_because: str
+    kept_has_less: list[str]
     members: list[MemberOut]
     removed: list[int]
 
@@ -105,7 +108,10 @@ def _not_a_member(exc: Exception) -> ApiError:
 
 
 def group_state(group: DuplicateGroup) -> dict[str, Any]:
+    kept = review.kept_explanation(group)
     return {
+        "kept_because": kept.summary if kept else "",
+        "kept_has_less": kept.shortfalls if kept else [],
         "id": group.pk,
         "status": group.status,
         "confidence": group.confidence,
@@ -147,6 +153,7 @@ def _identifiers(paperless_id: int, report: review.IdentifierReport) -> dict[str
 
 
 @router.get("/{int:group_id}/compare", response={200: CompareOut, 404: ErrorOut})
+@access(READ)
 def compare(request: HttpRequest, group_id: int) -> dict[str, Any]:
     """Every pair's stored factors (labelled; the primary's pairs first, at most
     ``MAX_PAIRS``), and each member's dates, amounts and numbers against the primary's: shared,
@@ -181,6 +188,7 @@ def compare(request: HttpRequest, group_id: int) -> dict[str, Any]:
 
 
 @router.post("/{int:group_id}/primary", response={200: GroupStateOut, **ERRORS})
+@access(REVIEW)
 def set_primary(request: HttpRequest, group_id: int, payload: PrimaryIn) -> dict[str, Any]:
     """Make a member (by Paperless id) the primary, the document kept; re-analysis keeps it."""
     try:
@@ -193,6 +201,7 @@ def set_primary(request: HttpRequest, group_id: int, payload: PrimaryIn) -> dict
 @router.post(
     "/{int:group_id}/members/{int:document_id}/remove", response={200: GroupStateOut, **ERRORS}
 )
+@access(REVIEW)
 def remove_member(request: HttpRequest, group_id: int, document_id: int) -> dict[str, Any]:
     """Take a document (Paperless id) out of the group; no analysis puts it back with these."""
     try:
@@ -202,7 +211,23 @@ def remove_member(request: HttpRequest, group_id: int, document_id: int) -> dict
     return group_state(_group(group_id))
 
 
+@router.post(
+    "/{int:group_id}/members/{int:document_id}/put-back", response={200: GroupStateOut, **ERRORS}
+)
+@access(REVIEW)
+def put_back(request: HttpRequest, group_id: int, document_id: int) -> dict[str, Any]:
+    """Undo "remove from group": the document (Paperless id) is an active member again."""
+    try:
+        review.put_back(_group(group_id), paperless_id=document_id, user=request.user)
+    except review.NotAMember as exc:
+        raise _not_a_member(exc) from exc
+    except review.CannotPutBack as exc:
+        raise ApiError(status=409, code="in_another_group", detail=str(exc)) from exc
+    return group_state(_group(group_id))
+
+
 @router.post("/{int:group_id}/not-duplicate", response={200: GroupStateOut, **ERRORS})
+@access(REVIEW)
 def group_not_duplicate(request: HttpRequest, group_id: int) -> dict[str, Any]:
     """Every pair of the group is "not duplicates"; the group is kept closed as the record."""
     review.set_status(
@@ -212,9 +237,11 @@ def group_not_duplicate(request: HttpRequest, group_id: int) -> dict[str, Any]:
 
 
 @router.post("/{int:group_id}/pairs/not-duplicate", response={200: GroupStateOut, **ERRORS})
+@access(REVIEW)
 def pair_not_duplicate(request: HttpRequest, group_id: int, payload: PairIn) -> dict[str, Any]:
-    """Two members (Paperless ids ``a`` and ``b``) are not duplicates. A group of only these two
-    is closed; a larger one is split by the next analysis."""
+    """Two members (Paperless ids ``a`` and ``b``) are not duplicates, at once: a group of only
+    these two is closed; in a larger one the member the decision separates from the primary
+    leaves it (no plan deletes it as a duplicate of the kept document)."""
     try:
         review.mark_pair_not_duplicate(
             _group(group_id), a=payload.a, b=payload.b, user=request.user
@@ -232,6 +259,7 @@ def pair_not_duplicate(request: HttpRequest, group_id: int, payload: PairIn) -> 
 
 
 @router.post("/{int:group_id}/status", response={200: GroupStateOut, **ERRORS})
+@access(REVIEW)
 def set_status(request: HttpRequest, group_id: int, payload: StatusIn) -> dict[str, Any]:
     """``new``, ``reviewed``, ``resolved`` or ``not_duplicate`` (which records every pair;
     leaving it takes those pair decisions back)."""

@@ -12,13 +12,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from dedupe_project.access import READ, REVIEW, access
 from documents import previews
 from documents.connection import connection_settings
 from documents.models import Document
@@ -160,10 +160,12 @@ def detail_context(
         "paperless_url": paperless_base_url(),
         "plan_create_url": plan_create_url(),
         "versions_unavailable": versions_available(),
+        "kept": review.kept_explanation(group),
+        "confirm_remove": None,
     }
 
 
-@login_required
+@access(READ)
 @require_http_methods(["GET"])
 def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
     group = _load_group(group_id)
@@ -202,7 +204,7 @@ def _member_param(request: HttpRequest, name: str = "document") -> int:
     return value
 
 
-@login_required
+@access(REVIEW)
 @require_http_methods(["POST"])
 def set_primary(request: HttpRequest, group_id: int) -> HttpResponse:
     group = _load_group(group_id)
@@ -215,11 +217,17 @@ def set_primary(request: HttpRequest, group_id: int) -> HttpResponse:
     return _after_action(request, group_id)
 
 
-@login_required
+@access(REVIEW)
 @require_http_methods(["POST"])
 def remove_member(request: HttpRequest, group_id: int) -> HttpResponse:
+    """Take a document out of the group, after a confirmation (the same POST without
+    ``confirm=1`` shows the question in a dialog on the group page)."""
     group = _load_group(group_id)
     paperless_id = _member_param(request)
+    if request.POST.get("confirm") != "1":
+        if review.active_member(group, paperless_id) is None:
+            raise Http404("That document is not in this group.")
+        return _confirm_removal(request, group, paperless_id)
     try:
         review.remove_member(group, paperless_id=paperless_id, user=request.user)
     except review.NotAMember as exc:
@@ -229,34 +237,77 @@ def remove_member(request: HttpRequest, group_id: int) -> HttpResponse:
         request.POST.pop("compare")
     messages.success(
         request,
-        f"Document #{paperless_id} was taken out of this group; no analysis will put it back.",
+        f"Document #{paperless_id} was taken out of this group; no analysis will put it back "
+        "with these documents. “Put back” in the list of removed documents undoes it.",
     )
     return _after_action(request, group_id)
 
 
-@login_required
+def _confirm_removal(
+    request: HttpRequest, group: DuplicateGroup, paperless_id: int
+) -> HttpResponse:
+    state = QueryDict(mutable=True)
+    for name in ("compare", "page", "zoom"):
+        if request.POST.get(name) and not (
+            name == "compare" and request.POST[name] == str(paperless_id)
+        ):
+            state[name] = request.POST[name]
+    state["next"] = safe_next(request, request.POST.get("next"))
+    context = detail_context(request, group, state)
+    context["confirm_remove"] = review.active_member(group, paperless_id)
+    template = (
+        "duplicates/group_detail.html#detail" if request.htmx else "duplicates/group_detail.html"
+    )
+    return render(request, template, context)
+
+
+@access(REVIEW)
+@require_http_methods(["POST"])
+def put_back(request: HttpRequest, group_id: int) -> HttpResponse:
+    """Undo a removal: the document is a member of the group again."""
+    group = _load_group(group_id)
+    paperless_id = _member_param(request)
+    try:
+        review.put_back(group, paperless_id=paperless_id, user=request.user)
+    except review.NotAMember as exc:
+        raise Http404(str(exc)) from exc
+    except review.CannotPutBack as exc:
+        messages.error(request, str(exc))
+        return _after_action(request, group_id)
+    messages.success(request, f"Document #{paperless_id} is back in this group.")
+    return _after_action(request, group_id)
+
+
+@access(REVIEW)
 @require_http_methods(["POST"])
 def pair_not_duplicate(request: HttpRequest, group_id: int) -> HttpResponse:
     group = _load_group(group_id)
     a, b = _member_param(request, "a"), _member_param(request, "b")
     try:
-        closed = review.mark_pair_not_duplicate(group, a=a, b=b, user=request.user)
+        reformed = review.mark_pair_not_duplicate(group, a=a, b=b, user=request.user)
     except review.NotAMember as exc:
         raise Http404(str(exc)) from exc
     except ValueError as exc:
         messages.error(request, str(exc))
         return _after_action(request, group_id)
-    if closed:
+    if reformed.closed:
         messages.success(request, f"#{a} and #{b} are not duplicates: the group is closed.")
-    else:
+    elif reformed.left:
+        gone = ", ".join(f"#{pid}" for pid in reformed.left)
         messages.success(
             request,
-            f"#{a} and #{b} are not duplicates; the next analysis splits them into other groups.",
+            f"#{a} and #{b} are not duplicates: {gone} left this group, and no plan will delete "
+            "it as a duplicate of the kept document.",
         )
+        if request.POST.get("compare") and int(request.POST["compare"]) in reformed.left:
+            request.POST = request.POST.copy()
+            request.POST.pop("compare")
+    else:
+        messages.success(request, f"#{a} and #{b} are not duplicates.")
     return _after_action(request, group_id)
 
 
-@login_required
+@access(REVIEW)
 @require_http_methods(["POST"])
 def set_status(request: HttpRequest, group_id: int) -> HttpResponse:
     group = _load_group(group_id)

@@ -50,7 +50,6 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from documents.models import Document
 from duplicates.engine import (
     Decisions,
     DocFeatures,
@@ -58,9 +57,10 @@ from duplicates.engine import (
     PairScore,
     ScoringConfig,
     confidence,
-    primary_quality,
 )
 from duplicates.engine import build_groups as engine_build_groups
+from duplicates.engine.primary import PrimaryFacts
+from duplicates.engine.primary import choose as choose_primary
 from duplicates.models import (
     AnalysisStatus,
     DuplicateGroup,
@@ -146,61 +146,12 @@ def ensure_scoring(*, scoring: ScoringConfig) -> int | None:
 # --- regrouping ------------------------------------------------------------------------------
 
 
-_PRIMARY_FIELDS = (
-    "correspondent",
-    "document_type",
-    "created",
-    "added",
-    "page_count",
-    "title",
-    "archive_checksum",
-    "archived_file_name",
-    "content_length",
-)
+def _primary_keys(document_ids: Sequence[int]) -> dict[int, PrimaryFacts]:
+    """What the primary policy (``duplicates/engine/primary.py``) looks at for each document,
+    from the mirror (``duplicates/keeping.py``); ``choose_primary`` picks among members."""
+    from duplicates.keeping import facts_for
 
-
-def _primary_rows(document_ids: Sequence[int]) -> Iterable[tuple[tuple, int]]:
-    """``(pk, *_PRIMARY_FIELDS)`` and the tag count of each document."""
-    reader = AnalysisReader()
-    if reader.postgres:  # one binary read each for the lot
-        ids = list(document_ids)
-        tag_counts = reader.tag_counts(ids)
-        for row in reader.columns(ids, _PRIMARY_FIELDS):
-            yield row, tag_counts.get(row[0], 0)
-        return
-    through = Document.tags.through
-    fields = [f"{name}_id" if name in ("correspondent", "document_type") else name
-              for name in _PRIMARY_FIELDS]  # fmt: skip
-    for ids in chunked(list(document_ids)):
-        counts: dict[int, int] = {}
-        for doc_id in through.objects.filter(document_id__in=ids).values_list(
-            "document_id", flat=True
-        ):
-            counts[doc_id] = counts.get(doc_id, 0) + 1
-        for row in Document.objects.filter(pk__in=ids).values_list("pk", *fields):
-            yield row, counts.get(row[0], 0)
-
-
-def _primary_keys(document_ids: Sequence[int]) -> dict[int, tuple]:
-    keys: dict[int, tuple] = {}
-    for row, tags in _primary_rows(document_ids):
-        (pk, correspondent, document_type, created, added, pages, title, archive_checksum,
-         archived_name, content_length) = row  # fmt: skip
-        features = DocFeatures(
-            id=pk,
-            correspondent_id=correspondent,
-            document_type_id=document_type,
-            created=created,
-            added=added.date() if added else None,
-            page_count=pages,
-            title=title,
-            has_archive=bool(archive_checksum or archived_name),
-            tag_count=tags,
-        )
-        quality = primary_quality(features)
-        # the engine's order, with the stored text length in place of len(text)
-        keys[pk] = (*quality[:3], content_length, *quality[4:], -pk)
-    return keys
+    return facts_for(document_ids)
 
 
 StrongEdge = tuple[int, int, float]
@@ -223,7 +174,7 @@ def compute_groups(
     keys = _primary_keys(involved)
 
     def choose(members: Sequence[int]) -> int:
-        return max(members, key=lambda m: keys[m])
+        return choose_primary([keys[m] for m in members])
 
     placeholder = {doc_id: DocFeatures(id=doc_id) for doc_id in involved}
     return engine_build_groups(

@@ -260,6 +260,10 @@ class GroupMember(models.Model):
 
 
 class PairDecisionQuerySet(models.QuerySet["PairDecision"]):
+    def between(self, first: int, second: int) -> PairDecisionQuerySet:
+        a, b = sorted((first, second))
+        return self.filter(a_id=a, b_id=b)
+
     def record_not_duplicate(self, *, document_ids: Iterable[int], user: object = None) -> int:
         ids = sorted(set(document_ids))
         who = user if getattr(user, "is_authenticated", False) else None

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Prefetch, Q
+from django.utils import timezone
 
 from documents.models import Document
 from duplicates.engine.identifiers import Identifier, compare_identifiers, extract_identifiers
@@ -81,6 +82,17 @@ def group_for_review(group_id: int) -> DuplicateGroup:
         )
         .get(pk=group_id)
     )
+
+
+def kept_explanation(group: DuplicateGroup) -> Any:
+    """Why the group keeps its primary ("kept: 4 pages, has a text layer") and where it has
+    fewer pages or less text than another member; None without a primary."""
+    from duplicates.keeping import explain_kept
+
+    if group.primary_id is None:
+        return None
+    others = [m.document_id for m in group.active_members if m.document_id != group.primary_id]
+    return explain_kept(kept_id=group.primary_id, other_ids=others, chosen=group.primary_chosen)
 
 
 def member_documents(group: DuplicateGroup) -> list[Document]:
@@ -544,26 +556,191 @@ def choose_primary(group: DuplicateGroup, *, paperless_id: int, user: object) ->
 
 
 def remove_member(group: DuplicateGroup, *, paperless_id: int, user: object) -> None:
-    """Take a document out of the group; no analysis puts it back with these documents."""
+    """Take a document out of the group at once; no analysis puts it back with these documents
+    (until a person puts it back, :func:`put_back`). A removed primary is replaced at once by
+    the policy's choice among the others, so the group never waits for an analysis."""
     pk = _member_pk(group, paperless_id)
     with transaction.atomic():
+        was_primary = group.primary_id == pk
         group.remove_member(pk, user=user)
         group.members.filter(document_id=pk).update(is_primary=False)
+        if was_primary:
+            _primary_by_policy(group)
+        _refresh_counts(group)
 
 
-def mark_pair_not_duplicate(group: DuplicateGroup, *, a: int, b: int, user: object) -> bool:
-    """Two members (Paperless ids) are not duplicates of each other. A group of just these two is
-    closed as "not duplicates"; a larger group is split by the next analysis. Returns whether the
-    group was closed."""
+class CannotPutBack(ValueError):
+    """The removed document cannot rejoin the group (it is in another group now)."""
+
+
+def put_back(group: DuplicateGroup, *, paperless_id: int, user: object) -> None:
+    """Undo a removal: the document is an active member again (with its confidence to the
+    primary), and analyses may group it with these documents again."""
+    member = (
+        group.members.filter(removed=True, document__paperless_id=paperless_id)
+        .select_related("document")
+        .first()
+    )
+    if member is None:
+        raise NotAMember(f"Document {paperless_id} was not taken out of group {group.pk}.")
+    elsewhere = (
+        GroupMember.objects.filter(document_id=member.document_id, removed=False)
+        .exclude(group=group)
+        .values_list("group_id", flat=True)
+        .first()
+    )
+    if elsewhere is not None:
+        raise CannotPutBack(
+            f"#{paperless_id} is in group {elsewhere} now: take it out there first."
+        )
+    with transaction.atomic():
+        member.removed, member.removed_at, member.removed_by = False, None, None
+        member.confidence = _edge_confidence(group.primary_id, member.document_id)
+        member.is_primary = False
+        member.save(
+            update_fields=["removed", "removed_at", "removed_by", "confidence", "is_primary"]
+        )
+        if group.primary_id is None:
+            _primary_by_policy(group)
+        _refresh_counts(group)
+
+
+def _edge_confidence(first: int | None, second: int) -> float | None:
+    if first is None:
+        return None
+    return PairEdge.objects.between(first, second).values_list("confidence", flat=True).first()
+
+
+def _primary_by_policy(group: DuplicateGroup) -> None:
+    """The policy's primary among the active members (not a person's choice)."""
+    from duplicates.engine.primary import choose
+    from duplicates.grouping import _primary_keys
+
+    active = list(group.members.filter(removed=False).values_list("document_id", flat=True))
+    if not active:
+        group.primary_id, group.primary_chosen = None, False
+        group.save(update_fields=["primary", "primary_chosen"])
+        return
+    best = choose(list(_primary_keys(active).values()))
+    group.choose_primary(best)
+    group.primary_chosen = False
+    group.save(update_fields=["primary_chosen"])
+
+
+def _refresh_counts(group: DuplicateGroup) -> None:
+    """Member count and confidence (the weakest link to the primary) as the members now are."""
+    scores = list(
+        group.members.filter(removed=False, is_primary=False).values_list("confidence", flat=True)
+    )
+    group.member_count = group.members.filter(removed=False).count()
+    known = [score for score in scores if score is not None]
+    if known:
+        group.confidence = min(known)
+    group.updated_at = timezone.now()
+    group.save(update_fields=["member_count", "confidence", "updated_at"])
+
+
+@dataclass(frozen=True)
+class Reformed:
+    """What re-forming a group did: closed it, or which documents (Paperless ids) left it."""
+
+    closed: bool
+    left: list[int] = field(default_factory=list)
+
+
+def mark_pair_not_duplicate(group: DuplicateGroup, *, a: int, b: int, user: object) -> Reformed:
+    """Two members (Paperless ids) are not duplicates of each other, and the group is re-formed
+    at once (:func:`reform_group`): a group of just these two is closed as "not duplicates"; in
+    a larger one, the member the decision separates from the primary leaves it (with any others
+    that only belong with it)."""
     if a == b:
         raise ValueError("A document is always a duplicate of itself: choose two documents.")
     pks = [_member_pk(group, a), _member_pk(group, b)]
     with transaction.atomic():
         PairDecision.objects.record_not_duplicate(document_ids=pks, user=user)
-        if group.members.filter(removed=False).count() <= 2:
-            group.set_status(DuplicateGroup.Status.NOT_DUPLICATE, user=user)
-            return True
-    return False
+        return reform_group(group, user=user)
+
+
+def reform_group(group: DuplicateGroup, *, user: object = None) -> Reformed:
+    """Rebuild ``group`` from its members' stored edges and every "not duplicates" decision
+    among them, with the engine's own grouping (no chaining): the group keeps its primary and
+    the members still linked to it; members a decision separates leave it, and those of them
+    still duplicates of each other form new groups. When no two members are duplicates any
+    more, the group is closed as "not duplicates" (the record of the decision). The next
+    analysis regroups the same way (the decisions are kept)."""
+    from duplicates.engine import Decisions, DocFeatures, PairScore, build_groups
+    from duplicates.engine.primary import choose
+    from duplicates.grouping import _primary_keys
+
+    active = list(group.members.filter(removed=False).values_list("document_id", flat=True))
+    decided = {
+        frozenset(pair)
+        for pair in PairDecision.objects.filter(a_id__in=active, b_id__in=active).values_list(
+            "a_id", "b_id"
+        )
+    }
+    if not decided:
+        return Reformed(closed=False)
+    # Members were grouped as duplicates of each other: they stay linked (by their stored
+    # confidence, else the group's) unless a decision separates them.
+    stored = {
+        frozenset((a, b)): score
+        for a, b, score in PairEdge.objects.filter(a_id__in=active, b_id__in=active).values_list(
+            "a_id", "b_id", "confidence"
+        )
+    }
+    edges = [
+        PairScore(a=a, b=b, factors={}, confidence=stored.get(frozenset((a, b)), group.confidence))
+        for index, a in enumerate(active)
+        for b in active[index + 1 :]
+    ]
+    facts = _primary_keys(active)
+    kept_primary = group.primary_id if group.primary_id in active else None
+    groups = build_groups(
+        edges,
+        docs={pk: DocFeatures(id=pk) for pk in active},
+        threshold=min((edge.confidence for edge in edges), default=0.0),
+        decisions=Decisions(not_duplicate=decided, primaries={kept_primary} - {None}),
+        choose_primary=lambda members: choose([facts[pk] for pk in members if pk in facts]),
+    )
+    if not groups:
+        group.set_status(DuplicateGroup.Status.NOT_DUPLICATE, user=user)
+        return Reformed(closed=True)
+    mine = next((g for g in groups if kept_primary in g.members), None)
+    if mine is None:  # the primary is apart from everyone: the largest group carries on
+        mine = max(groups, key=lambda g: (len(g.members), g.confidence))
+    leaving = [pk for pk in active if pk not in mine.members]
+    GroupMember.objects.filter(group=group, document_id__in=leaving, removed=False).delete()
+    if mine.primary != group.primary_id:
+        group.choose_primary(mine.primary)
+        group.primary_chosen = False
+        group.save(update_fields=["primary_chosen"])
+    _refresh_counts(group)
+    now = timezone.now()
+    for other in groups:
+        if other is mine:
+            continue
+        new = DuplicateGroup.objects.create(
+            confidence=other.confidence,
+            primary_id=other.primary,
+            member_count=len(other.members),
+            created_at=now,
+            updated_at=now,
+            members_changed_at=now,
+        )
+        GroupMember.objects.bulk_create(
+            [
+                GroupMember(
+                    group=new,
+                    document_id=pk,
+                    is_primary=pk == other.primary,
+                    confidence=other.member_confidence.get(pk),
+                )
+                for pk in other.members
+            ]
+        )
+    left = Document.objects.filter(pk__in=leaving).order_by("paperless_id")
+    return Reformed(closed=False, left=list(left.values_list("paperless_id", flat=True)))
 
 
 def set_status(group: DuplicateGroup, *, status: str, user: object) -> None:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:group_id>/", detail_views.group_detail, name="group-detail"),
     path("<int:group_id>/primary/", detail_views.set_primary, name="group-set-primary"),
     path("<int:group_id>/remove/", detail_views.remove_member, name="group-remove-member"),
+    path("<int:group_id>/put-back/", detail_views.put_back, name="group-put-back"),
     path(
         "<int:group_id>/not-duplicate-pair/",
         detail_views.pair_not_duplicate,

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from dedupe_project.access import READ, RUN_JOBS, access
 from dedupe_project.models import FACTORS as FACTOR_DESCRIPTIONS
 from dedupe_project.models import Configuration
 from documents.models import Correspondent, DocumentType, Tag
@@ -45,6 +46,7 @@ def group_list_url(query: str = "") -> str:
     return f"{url}?{query}" if query else url
 
 
+@access(READ)
 @require_http_methods(["GET"])
 def group_list(request: HttpRequest) -> HttpResponse:
     config = Configuration.objects.get_solo()
@@ -108,6 +110,7 @@ def _without(data: Any, *names: str) -> Any:
     return copy
 
 
+@access(READ)
 @require_http_methods(["GET"])
 def group_export(request: HttpRequest) -> HttpResponse:
     format = request.GET.get("format", "csv")
@@ -116,6 +119,7 @@ def group_export(request: HttpRequest) -> HttpResponse:
     return export_response(format=format)
 
 
+@access(RUN_JOBS)
 @require_http_methods(["POST"])
 def analysis_start(request: HttpRequest) -> HttpResponse:
     try:

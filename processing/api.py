@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from dedupe_project.access import READ, RUN_JOBS, access
 from dedupe_project.api import ApiError, ErrorOut
 from processing import jobs
 from processing.models import Job
@@ -34,6 +35,8 @@ class JobOut(Schema):
     duration_seconds: float | None
     attempts: int
     created_by: str | None
+    heartbeat_at: datetime | None
+    heartbeat_stopped: bool
 
     @staticmethod
     def resolve_duration_seconds(job: Job) -> float | None:
@@ -46,6 +49,7 @@ class JobOut(Schema):
 
 @router.get("", response=list[JobOut], summary="Processing history, newest first")
 @paginate(LimitOffsetPagination)
+@access(READ)
 def list_jobs(request: HttpRequest, kind: str | None = None, status: str | None = None) -> Any:
     Job.objects.mark_stale()
     queryset = Job.objects.select_related("created_by")
@@ -57,16 +61,19 @@ def list_jobs(request: HttpRequest, kind: str | None = None, status: str | None 
 
 
 @router.get("/{int:job_id}", response={200: JobOut, 404: ErrorOut})
+@access(READ)
 def get_job(request: HttpRequest, job_id: int) -> Job:
     return get_object_or_404(Job.objects.select_related("created_by"), pk=job_id)
 
 
 @router.post("/diagnostics", response={202: JobOut}, summary="Check every dependency on a worker")
+@access(RUN_JOBS)
 def start_diagnostics(request: HttpRequest) -> Status:
     return Status(202, jobs.enqueue(kind=Job.Kind.DIAGNOSTICS, user=request.user))
 
 
 @router.post("/{int:job_id}/resume", response={202: JobOut, 404: ErrorOut, 409: ErrorOut})
+@access(RUN_JOBS)
 def resume_job(request: HttpRequest, job_id: int) -> Status:
     job = get_object_or_404(Job, pk=job_id)
     if not jobs.resume(job=job):
@@ -76,7 +83,27 @@ def resume_job(request: HttpRequest, job_id: int) -> Status:
     return Status(202, job)
 
 
+@router.post(
+    "/{int:job_id}/interrupt",
+    response={200: JobOut, 404: ErrorOut, 409: ErrorOut},
+    summary="Mark a running job whose heartbeat stopped as interrupted (then resume it)",
+)
+@access(RUN_JOBS)
+def interrupt_job(request: HttpRequest, job_id: int) -> Job:
+    job = get_object_or_404(Job, pk=job_id)
+    if not Job.objects.interrupt_silent(job_id=job.pk, user=request.user):
+        raise ApiError(
+            status=409,
+            code="still_alive",
+            detail="Only a running job whose worker stopped sending heartbeats can be marked "
+            "interrupted.",
+        )
+    job.refresh_from_db()
+    return job
+
+
 @router.post("/{int:job_id}/cancel", response={200: JobOut, 404: ErrorOut})
+@access(RUN_JOBS)
 def cancel_job(request: HttpRequest, job_id: int) -> Job:
     job = get_object_or_404(Job, pk=job_id)
     jobs.cancel(job=job)

@@ -1,6 +1,7 @@
 """WebSocket pushing live job progress to pages.
 
-The socket is for logged-in users only (the ASGI stack authenticates it and checks its origin).
+The socket is for logged-in accounts allowed to read (the ASGI stack authenticates it and checks
+its origin; an account without the read permission is closed with 4403).
 On each job event the consumer re-reads the job row and sends the rendered progress fragment; the
 htmx ws extension swaps it into the page by its id.
 """
@@ -13,10 +14,12 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 
+from dedupe_project.access import READ
 from processing import events
 from processing.models import Job
 
 UNAUTHORISED = 4401
+FORBIDDEN = 4403
 
 
 class JobProgressConsumer(AsyncWebsocketConsumer):
@@ -24,6 +27,9 @@ class JobProgressConsumer(AsyncWebsocketConsumer):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=UNAUTHORISED)
+            return
+        if not await database_sync_to_async(READ.allows)(user):
+            await self.close(code=FORBIDDEN)
             return
         events.register_web_loop(asyncio.get_running_loop())
         await self.channel_layer.group_add(events.JOBS_GROUP, self.channel_name)

@@ -8,6 +8,7 @@ and the background worker share one code path.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -24,12 +25,16 @@ from processing.models import Job, worker_identity
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 15
 PROGRESS_MIN_INTERVAL = 0.5
 
 
 class JobCancelled(Exception):
     """Raised inside a job function when a person asked to cancel it."""
+
+
+class JobLost(Exception):
+    """This worker no longer owns the job: it was marked interrupted (its heartbeat looked
+    dead) and resumed elsewhere, or taken over. The worker stops and writes nothing more."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class JobContext:
         self.job = job
         self._last_progress = 0.0
         self._last_cancel_check = float("-inf")
+        self.lost = threading.Event()
 
     @property
     def params(self) -> dict[str, Any]:
@@ -107,33 +113,54 @@ class JobContext:
         self._save("checkpoint", "progress_done", "progress_total", "counts", "message")
 
     def check_cancelled(self, *, at_most_every: float = 0.0) -> None:
-        """Raise :class:`JobCancelled` when someone asked to cancel the job (one query).
+        """Raise :class:`JobCancelled` when someone asked to cancel the job (one query), or
+        :class:`JobLost` when another worker owns it now.
 
         ``at_most_every``: seconds; calls in between return at once. For loops whose steps are
         cheap and harmless (the sync's pages: a query each was 4 ms of an 80 ms page); a step
         that changes Paperless checks every time, so a cancel stops it before the next one."""
+        if self.lost.is_set():
+            raise JobLost()
         now = time.monotonic()
         if at_most_every and now - self._last_cancel_check < at_most_every:
             return
         self._last_cancel_check = now
-        if Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+        row = Job.objects.filter(pk=self.job.pk).values("cancel_requested", "worker").first()
+        if row is None or row["worker"] != self.job.worker:
+            self.lost.set()
+            raise JobLost()
+        if row["cancel_requested"]:
             raise JobCancelled()
 
     def _save(self, *fields: str) -> None:
+        """Write to the job row while this worker owns it (the same worker, not finished)."""
         self.job.heartbeat_at = timezone.now()
         updates = {name: getattr(self.job, name) for name in (*fields, "heartbeat_at")}
-        Job.objects.filter(pk=self.job.pk).update(**updates)
+        if not _owned(self.job).update(**updates):
+            self.lost.set()
+
+
+def _owned(job: Job) -> Any:
+    """The job's row, if this worker still owns it (a person may have marked it interrupted
+    while it looked dead; it is ours again as long as nobody else resumed it)."""
+    return Job.objects.filter(pk=job.pk, worker=job.worker).exclude(
+        status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED, Job.Status.CANCELLED]
+    )
 
 
 class _Heartbeat:
-    """Touches the job row while the function runs, so a long step without progress reports is
-    not mistaken for a dead worker; stops when the job ends (or the process dies)."""
+    """Touches the job row every ``JOB_HEARTBEAT_SECONDS`` while the function runs, so a long
+    step without progress reports is not mistaken for a dead worker, and a dead worker is seen
+    within ``JOB_STALE_AFTER_SECONDS``; stops when the job ends (or the process dies). A beat
+    that fails (a locked database) is logged and the next one tried; a beat that finds the job
+    owned by another worker sets ``ctx.lost``."""
 
-    def __init__(self, job_id: int) -> None:
-        self.job_id = job_id
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+        self.job_id = ctx.job.pk
         self._stop = threading.Event()
         self._thread = threading.Thread(
-            target=self._run, name=f"job-{job_id}-heartbeat", daemon=True
+            target=self._run, name=f"job-{self.job_id}-heartbeat", daemon=True
         )
 
     def __enter__(self) -> _Heartbeat:
@@ -146,12 +173,20 @@ class _Heartbeat:
 
     def _run(self) -> None:
         try:
-            while not self._stop.wait(HEARTBEAT_SECONDS):
-                Job.objects.filter(pk=self.job_id, status=Job.Status.RUNNING).update(
-                    heartbeat_at=timezone.now()
-                )
+            while not self._stop.wait(settings.JOB_HEARTBEAT_SECONDS):
+                try:
+                    self.beat()
+                except Exception:  # the next beat may work: never let the thread die
+                    logger.warning("heartbeat failed", exc_info=True, extra={"job": self.job_id})
+                    with contextlib.suppress(Exception):
+                        close_old_connections()
         finally:
-            close_old_connections()
+            with contextlib.suppress(Exception):
+                close_old_connections()
+
+    def beat(self) -> None:
+        if not _owned(self.ctx.job).update(heartbeat_at=timezone.now()):
+            self.ctx.lost.set()
 
 
 def enqueue(
@@ -246,8 +281,11 @@ def _run_claimed(job: Job) -> None:
     events.announce_job(job)
     started = time.monotonic()
     try:
-        with _Heartbeat(job.pk):
+        with _Heartbeat(ctx):
             result = get_kind(job.kind).func(ctx) or {}
+    except JobLost:
+        logger.warning("job taken over by another worker; stopped", extra={"job": job.pk})
+        return
     except JobCancelled:
         _finish(job, status=Job.Status.CANCELLED, message="Cancelled")
     except Exception as exc:
@@ -283,7 +321,7 @@ def _finish(
         job.message = message
     if status == Job.Status.SUCCEEDED and job.progress_total:
         job.progress_done = job.progress_total
-    Job.objects.filter(pk=job.pk).update(
+    Job.objects.filter(pk=job.pk, worker=job.worker).update(
         status=job.status,
         error=job.error,
         finished_at=job.finished_at,

@@ -55,6 +55,29 @@ class JobQuerySet(models.QuerySet["Job"]):
             reason="The app stopped while this job ran. Resume it to continue from its checkpoint.",
         )
 
+    def silent(self, *, now: Any = None) -> JobQuerySet:
+        """Running jobs whose heartbeat stopped: three beats missed. A person may mark them
+        interrupted (the scheduler does it by itself after ``JOB_STALE_AFTER_SECONDS``)."""
+        now = now or timezone.now()
+        cutoff = now - timedelta(seconds=3 * settings.JOB_HEARTBEAT_SECONDS)
+        return self.filter(status=Job.Status.RUNNING).filter(
+            Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+        )
+
+    def interrupt_silent(self, *, job_id: int, user: Any = None, now: Any = None) -> bool:
+        """A person marks a job whose heartbeat stopped as interrupted, so it can be resumed at
+        once instead of after the automatic wait. Refused (False) while its worker still beats."""
+        now = now or timezone.now()
+        who = user.get_username() if getattr(user, "is_authenticated", False) else "someone"
+        return bool(
+            self._interrupt(
+                self.silent(now=now).filter(pk=job_id),
+                now=now,
+                reason=f"Marked interrupted by {who}: its worker stopped sending heartbeats. "
+                "Resume it to continue from its last checkpoint.",
+            )
+        )
+
     def _interrupt(self, queryset: JobQuerySet, *, now: Any, reason: str) -> int:
         return queryset.update(status=Job.Status.INTERRUPTED, error=reason, finished_at=now)
 
@@ -137,6 +160,15 @@ class Job(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def heartbeat_stopped(self) -> bool:
+        """Running, but its worker missed three heartbeats (see ``JobQuerySet.silent``)."""
+        if self.status != self.Status.RUNNING:
+            return False
+        last = self.heartbeat_at or self.started_at
+        limit = timedelta(seconds=3 * settings.JOB_HEARTBEAT_SECONDS)
+        return last is not None and timezone.now() - last > limit
 
     @property
     def can_resume(self) -> bool:

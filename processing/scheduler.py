@@ -20,6 +20,7 @@ from processing.models import Job
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 60
+STALE_CHECK_SECONDS = 15
 
 
 def tick(*, now: datetime | None = None) -> dict[str, object]:
@@ -70,7 +71,26 @@ def _safe_tick() -> None:
         close_old_connections()
 
 
+def _safe_stale_check() -> None:
+    """Dead workers' jobs marked interrupted soon after their heartbeats stop (every 15 s, so
+    within ``JOB_STALE_AFTER_SECONDS`` + 15 s), between the minute ticks."""
+    try:
+        Job.objects.mark_stale()
+    except Exception:
+        logger.exception("stale job check failed")
+    finally:
+        close_old_connections()
+
+
 def _add_jobs(scheduler: BackgroundScheduler | BlockingScheduler) -> None:
+    scheduler.add_job(
+        _safe_stale_check,
+        "interval",
+        seconds=STALE_CHECK_SECONDS,
+        id="stale-jobs",
+        coalesce=True,
+        max_instances=1,
+    )
     scheduler.add_job(
         _safe_tick,
         "interval",

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from dedupe_project.access import READ, RUN_JOBS, access
 from processing import jobs
 from processing.models import Job
 
 
+@access(READ)
 @require_http_methods(["GET"])
 def history(request: HttpRequest) -> HttpResponse:
     Job.objects.mark_stale()
@@ -31,6 +34,7 @@ def history(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+@access(READ)
 @require_http_methods(["GET"])
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(Job.objects.select_related("created_by"), pk=job_id)
@@ -39,12 +43,14 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(request, "processing/job_detail.html", {"job": job})
 
 
+@access(RUN_JOBS)
 @require_http_methods(["POST"])
 def start_diagnostics(request: HttpRequest) -> HttpResponse:
     job = jobs.enqueue(kind=Job.Kind.DIAGNOSTICS, user=request.user)
     return redirect("job-detail", job_id=job.pk)
 
 
+@access(RUN_JOBS)
 @require_http_methods(["POST"])
 def resume_job(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=job_id)
@@ -52,6 +58,22 @@ def resume_job(request: HttpRequest, job_id: int) -> HttpResponse:
     return redirect("job-detail", job_id=job.pk)
 
 
+@access(RUN_JOBS)
+@require_http_methods(["POST"])
+def interrupt_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Mark a running job whose heartbeat stopped as interrupted, so it can be resumed now."""
+    job = get_object_or_404(Job, pk=job_id)
+    if Job.objects.interrupt_silent(job_id=job.pk, user=request.user):
+        messages.success(request, "Marked interrupted: resume it to continue from its checkpoint.")
+    else:
+        messages.error(
+            request,
+            "Not marked: the job is not running, or its worker is still sending heartbeats.",
+        )
+    return redirect("job-detail", job_id=job.pk)
+
+
+@access(RUN_JOBS)
 @require_http_methods(["POST"])
 def cancel_job(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(Job, pk=job_id)

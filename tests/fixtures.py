@@ -67,6 +67,42 @@ def auth_client(client, admin_user):
     return client
 
 
+@pytest.fixture
+def make_user(django_user_model) -> Callable[..., object]:
+    """An account with a role ("admin", "reviewer", "viewer") or none (``role=None``)."""
+    from dedupe_project.access import assign_role
+
+    def make(username: str, *, role: str | None) -> object:
+        user = django_user_model.objects.create_user(username=username, password=PASSWORD)
+        if role is not None:
+            assign_role(user, role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def viewer_user(make_user):
+    return make_user("viewer", role="viewer")
+
+
+@pytest.fixture
+def reviewer_user(make_user):
+    return make_user("reviewer", role="reviewer")
+
+
+@pytest.fixture
+def viewer_client(client, viewer_user):
+    client.force_login(viewer_user)
+    return client
+
+
+@pytest.fixture
+def reviewer_client(client, reviewer_user):
+    client.force_login(reviewer_user)
+    return client
+
+
 def database_url_for_subprocess() -> str:
     """The URL of the database pytest-django created, for processes started by a test."""
     conf = connection.settings_dict
@@ -160,12 +196,15 @@ def _spawn(args: list[str], *, env: dict[str, str], log: Path) -> subprocess.Pop
 
 
 @pytest.fixture
-def live_app(transactional_db, tmp_path) -> Iterator[LiveApp]:
+def live_app(transactional_db, tmp_path, request) -> Iterator[LiveApp]:
     """The real app served by daphne in a subprocess, on the test database.
 
     Embedded default: the worker runs inside that process on the in-memory broker. With Redis:
-    a separate ``rundramatiq`` worker process, as in production.
+    a separate ``rundramatiq`` worker process, as in production. A test marked
+    ``@pytest.mark.live_app_env(NAME="value")`` adds to the app's environment.
     """
+    marker = request.node.get_closest_marker("live_app_env")
+    extra_env = dict(marker.kwargs) if marker else {}
     port = free_port()
     env = {
         **os.environ,
@@ -178,6 +217,7 @@ def live_app(transactional_db, tmp_path) -> Iterator[LiveApp]:
         "DATABASE_URL": database_url_for_subprocess(),
         "DEDUPE_LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
+        **extra_env,
     }
     app = LiveApp(url=f"http://127.0.0.1:{port}")
     manage = [sys.executable, str(ROOT / "manage.py")]

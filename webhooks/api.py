@@ -1,5 +1,6 @@
 """``/api/webhooks``: the deliveries (list, retry) and the set-up (state, set up, remove, test
-delivery), the same functions as the pages. The set-up and retries are for admins."""
+delivery), the same functions as the pages. The set-up talks to Paperless with its token and
+changes its workflows: the connection's rule (admins); retrying is running jobs (reviewers)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from dedupe_project.access import CONNECTION, READ, RUN_JOBS, access
 from dedupe_project.api import ApiError, ErrorOut
 from documents.connection import ConnectionNotConfigured
 from documents.paperless import PaperlessError
@@ -19,11 +21,6 @@ from webhooks.models import WebhookEvent, WebhookSettings
 from webhooks.stats import webhook_stats
 
 router = Router()
-
-
-def _admin(request: HttpRequest) -> None:
-    if not request.user.is_superuser:
-        raise ApiError(status=403, code="forbidden", detail="Only an admin may do this.")
 
 
 class EventOut(Schema):
@@ -48,6 +45,7 @@ class EventOut(Schema):
 
 @router.get("/events", response=list[EventOut], summary="Webhook deliveries, newest first")
 @paginate(LimitOffsetPagination)
+@access(READ)
 def list_events(
     request: HttpRequest,
     status: str = "",
@@ -79,8 +77,8 @@ def list_events(
     response={200: EventOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="Retry a failed delivery",
 )
+@access(RUN_JOBS)
 def retry_event(request: HttpRequest, event_id: int) -> WebhookEvent:
-    _admin(request)
     event = get_object_or_404(WebhookEvent, pk=event_id)
     if not event.can_retry:
         raise ApiError(
@@ -156,8 +154,8 @@ def _state() -> dict[str, Any]:
 
 
 @router.get("/setup", response={200: SetupOut, 403: ErrorOut}, summary="The webhook set-up")
+@access(CONNECTION)
 def get_setup(request: HttpRequest) -> dict[str, Any]:
-    _admin(request)
     return _state()
 
 
@@ -166,8 +164,8 @@ def get_setup(request: HttpRequest) -> dict[str, Any]:
     response={200: SetupOut, 403: ErrorOut, 422: ErrorOut},
     summary="Create or update the two workflows in Paperless",
 )
+@access(CONNECTION)
 def apply_setup(request: HttpRequest, payload: SetupIn) -> dict[str, Any]:
-    _admin(request)
     try:
         if payload.notify_tag is not None:
             name = payload.notify_tag.strip()[:128]
@@ -185,8 +183,8 @@ def apply_setup(request: HttpRequest, payload: SetupIn) -> dict[str, Any]:
     response={200: SetupOut, 403: ErrorOut, 422: ErrorOut},
     summary="Remove the two workflows from Paperless",
 )
+@access(CONNECTION)
 def remove_setup(request: HttpRequest) -> dict[str, Any]:
-    _admin(request)
     try:
         setup.remove(user=request.user)
     except setup.SetupError as exc:
@@ -199,8 +197,8 @@ def remove_setup(request: HttpRequest) -> dict[str, Any]:
     response={202: DeliveryTestOut, 403: ErrorOut, 422: ErrorOut},
     summary="Send a test delivery through Paperless",
 )
+@access(CONNECTION)
 def start_test(request: HttpRequest) -> Status:
-    _admin(request)
     try:
         setup.start_delivery_test(user=request.user)
     except setup.SetupError as exc:
@@ -211,6 +209,6 @@ def start_test(request: HttpRequest) -> Status:
 @router.get(
     "/setup/test", response={200: DeliveryTestOut, 403: ErrorOut}, summary="The last test delivery"
 )
+@access(CONNECTION)
 def get_test(request: HttpRequest) -> dict[str, Any]:
-    _admin(request)
     return setup.delivery_test_result().as_dict()

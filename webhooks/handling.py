@@ -424,10 +424,31 @@ def finish_events(queryset: Any) -> int:
         event.analysed_at = now
         event.duplicate_group_id = groups.get(event.paperless_id)
     WebhookEvent.objects.bulk_update(events, ["status", "analysed_at", "duplicate_group_id"])
-    found = [e for e in events if e.duplicate_group_id and e.event == WebhookEvent.Event.ADDED]
+    added = [e for e in events if e.event == WebhookEvent.Event.ADDED]
+    found = [e for e in added if e.duplicate_group_id]
     if found and WebhookSettings.objects.get_solo().notify_tag_name:
         jobs.enqueue(kind=WEBHOOK, params={"notify": True})
+    _send_for_ai_review({e.paperless_id for e in added if not e.duplicate_group_id})
     return len(events)
+
+
+def _send_for_ai_review(paperless_ids: set[int]) -> None:
+    """New documents that are not duplicates go to AI review when its setting "AI review of new
+    documents" is on (``ai_review.runs.queue_for_review`` decides); a new duplicate is left out:
+    it is about to be resolved, and the copy kept is the one worth describing."""
+    mirrored = sorted(
+        Document.objects.filter(paperless_id__in=paperless_ids).values_list(
+            "paperless_id", flat=True
+        )
+    )
+    if not mirrored:
+        return
+    try:
+        from ai_review.runs import queue_for_review
+
+        queue_for_review(document_ids=mirrored)
+    except Exception:  # AI review is extra: the webhook's own work is done
+        logger.warning("new documents not sent for AI review", exc_info=True)
 
 
 def mark_analysed(*, started: datetime, **_: Any) -> int:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import hmac
 import logging
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import FileUploadHandler
 from django.core.paginator import Paginator
 from django.http import (
@@ -36,6 +35,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import get_usage
 
+from dedupe_project.access import CONNECTION, PUBLIC, READ, RUN_JOBS, access
+from dedupe_project.network import client_ip
 from documents.connection import ConnectionNotConfigured
 from documents.models import Tag
 from documents.paperless import PaperlessError
@@ -64,7 +65,7 @@ class _DropFiles(FileUploadHandler):
 
 
 def _address(group: str, request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    return client_ip(request) or "unknown"
 
 
 def _limited(request: HttpRequest, *, group: str, rate: str, increment: bool) -> bool:
@@ -122,6 +123,7 @@ def _ping(request: HttpRequest) -> HttpResponse:
     return _empty(404)
 
 
+@access(PUBLIC)  # authenticated by its own secret, not a login
 @csrf_exempt
 @login_not_required
 @require_http_methods(["POST"])
@@ -159,7 +161,7 @@ def _receive(request: HttpRequest, event: str) -> HttpResponse:
         logger.warning(
             "webhook refused: %s secret",
             "no" if matches is None else "wrong",
-            extra={"remote_addr": request.META.get("REMOTE_ADDR"), "webhook_event": event},
+            extra={"remote_addr": client_ip(request), "webhook_event": event},
         )
         return _empty(401 if matches is None else 403)
     if _limited(request, group="webhooks", rate=settings.WEBHOOK_RATE_LIMIT, increment=True):
@@ -169,7 +171,7 @@ def _receive(request: HttpRequest, event: str) -> HttpResponse:
     except (RequestDataTooBig, MultiPartParserError, ValueError):
         return _empty(400)
     record = handling.record_delivery(
-        event=event, delivery=delivery, remote_addr=request.META.get("REMOTE_ADDR") or None
+        event=event, delivery=delivery, remote_addr=client_ip(request) or None
     )
     if record.paperless_id is None:
         return JsonResponse(
@@ -177,21 +179,6 @@ def _receive(request: HttpRequest, event: str) -> HttpResponse:
             status=400,
         )
     return JsonResponse({"event": record.pk, "status": record.status}, status=202)
-
-
-# --- who may use the pages --------------------------------------------------------------------
-
-
-def admin_required(view: Any) -> Any:
-    """Admin only (the set-up talks to Paperless with its token and changes its workflows)."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_superuser:
-            raise PermissionDenied("Only an admin may set up the webhooks.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 # --- the set-up page --------------------------------------------------------------------------
@@ -229,7 +216,7 @@ def _setup_context(request: HttpRequest, *, checks: list[setup.Check] | None = N
     }
 
 
-@admin_required
+@access(CONNECTION)
 @require_http_methods(["GET"])
 def setup_page(request: HttpRequest) -> HttpResponse:
     checks = None
@@ -247,7 +234,7 @@ def _after_post(request: HttpRequest) -> HttpResponse:
     return redirect("webhook-setup")
 
 
-@admin_required
+@access(CONNECTION)
 @require_http_methods(["POST"])
 def setup_apply(request: HttpRequest) -> HttpResponse:
     """Create or update both workflows in Paperless (and the URL and tag entered with it)."""
@@ -278,7 +265,7 @@ def _save_notify_tag(value: str | None) -> None:
         config.save(update_fields=["notify_tag_name", "notify_tag_id"])
 
 
-@admin_required
+@access(CONNECTION)
 @require_http_methods(["POST"])
 def setup_remove(request: HttpRequest) -> HttpResponse:
     try:
@@ -294,7 +281,7 @@ def setup_remove(request: HttpRequest) -> HttpResponse:
     return _after_post(request)
 
 
-@admin_required
+@access(CONNECTION)
 @require_http_methods(["POST"])
 def setup_secret(request: HttpRequest) -> HttpResponse:
     """A new shared secret, sent to Paperless with the workflows at once."""
@@ -307,7 +294,7 @@ def setup_secret(request: HttpRequest) -> HttpResponse:
     return _after_post(request)
 
 
-@admin_required
+@access(CONNECTION)
 @require_http_methods(["POST"])
 def setup_test(request: HttpRequest) -> HttpResponse:
     try:
@@ -323,7 +310,7 @@ def setup_test(request: HttpRequest) -> HttpResponse:
     return _after_post(request)
 
 
-@admin_required
+@access(CONNECTION)
 @require_http_methods(["GET"])
 def setup_test_status(request: HttpRequest) -> HttpResponse:
     """The test delivery's state (the page polls it while waiting)."""
@@ -349,6 +336,7 @@ def event_filters(data: QueryDict) -> dict[str, Any]:
     }
 
 
+@access(READ)
 @require_http_methods(["GET"])
 def events_page(request: HttpRequest) -> HttpResponse:
     """Every delivery with its outcome, filtered and paginated."""
@@ -364,13 +352,14 @@ def events_page(request: HttpRequest) -> HttpResponse:
         "statuses": WebhookEvent.Status.choices,
         "event_kinds": WebhookEvent.Event.choices,
         "stats": webhook_stats(),
-        "can_retry": request.user.is_superuser,
+        "can_retry": RUN_JOBS.allows(request.user),
+        "can_set_up": CONNECTION.allows(request.user),
     }
     template = "webhooks/events.html#events" if request.htmx else "webhooks/events.html"
     return render(request, template, context)
 
 
-@admin_required
+@access(RUN_JOBS)
 @require_http_methods(["POST"])
 def event_retry(request: HttpRequest, event_id: int) -> HttpResponse:
     event = get_object_or_404(WebhookEvent, pk=event_id)
@@ -381,7 +370,7 @@ def event_retry(request: HttpRequest, event_id: int) -> HttpResponse:
     return redirect(_events_url(request))
 
 
-@admin_required
+@access(RUN_JOBS)
 @require_http_methods(["POST"])
 def events_retry_failed(request: HttpRequest) -> HttpResponse:
     count = handling.retry(WebhookEvent.objects.filter(status=WebhookEvent.Status.FAILED))

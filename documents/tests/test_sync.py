@@ -135,6 +135,29 @@ def test_full_sync_reads_everything_and_changes_nothing_unchanged(paperless, run
     assert not paperless.requests_for(path="/api/documents/*/thumb/")
 
 
+def test_a_mirror_row_whose_tags_differ_is_repaired_though_modified_is_equal(paperless, run_sync):
+    """A worker killed between tagging in Paperless and writing the mirror leaves a row with
+    Paperless's ``modified`` but the old tags: the sync compares the tags too."""
+    paperless.seed(documents=5)
+    run_sync()
+    fake = paperless.state.documents[3]
+    mirrored = Document.objects.get(paperless_id=3)
+    assert mirrored.modified == fake.modified
+    mirrored.tags.clear()  # Paperless has the tags, the mirror lost them
+    extra = Tag.objects.exclude(paperless_id__in=fake.tags).first()
+    Document.objects.get(paperless_id=4).tags.add(extra)  # and one the mirror made up
+    job = run_sync(full=True)
+    assert job.result.get("tags_repaired") == 2, job.result
+    for paperless_id in (3, 4):
+        tags = set(
+            Document.objects.get(paperless_id=paperless_id).tags.values_list(
+                "paperless_id", flat=True
+            )
+        )
+        assert tags == set(paperless.state.documents[paperless_id].tags)
+    assert "updated" not in job.result  # nothing else was rewritten
+
+
 def test_deleted_documents_are_removed_on_an_incremental_sync(paperless, run_sync):
     paperless.seed(documents=20)
     run_sync()

@@ -7,31 +7,38 @@ no decision forbids it. So ``A~B``, ``B~C`` with ``A`` and ``C`` unrelated never
 
 Decisions (:class:`~duplicates.engine.types.Decisions`): "not duplicate" pairs and removed
 members forbid a pair; two documents chosen as primary are never merged; a chosen primary is
-primary of its group. Otherwise the primary is the best document by :func:`primary_quality`,
-or the one ``choose_primary`` returns.
+primary of its group. Otherwise the primary is the best document by :func:`primary_quality` (the
+policy of :mod:`.primary`), or the one ``choose_primary`` returns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from .primary import PrimaryFacts, primary_key
+from .primary import choose as choose_by_policy
 from .types import Decisions, DocFeatures, DocId, Group, PairScore, id_sort_key
 
 
-def primary_quality(doc: DocFeatures) -> tuple:
-    """Sort key, higher is better: original kept, archive version, pages, text, metadata, age."""
-    richness = sum(
-        (
-            doc.correspondent_id is not None,
-            doc.document_type_id is not None,
-            doc.created is not None,
-            bool(doc.title),
-            min(doc.tag_count, 5),
-        )
+def primary_facts(doc: DocFeatures) -> PrimaryFacts:
+    """What the primary policy (:mod:`.primary`) can know from the engine's features: no ASN,
+    notes or custom fields here (the database-backed grouping passes them); born digital is a
+    PDF with text and no OCR'd archive copy."""
+    return PrimaryFacts(
+        id=doc.id,
+        page_count=doc.page_count,
+        text_length=len(doc.text),
+        born_digital=bool(doc.text) and not doc.has_archive,
+        size=doc.size,
+        tag_count=doc.tag_count,
+        added=doc.added or doc.created,
     )
-    dated = doc.added or doc.created
-    age = -dated.toordinal() if dated else float("-inf")
-    return (doc.original_kept, doc.has_archive, doc.page_count or 0, len(doc.text), richness, age)
+
+
+def primary_quality(doc: DocFeatures) -> tuple:
+    """Sort key, higher is better, by the stated policy (:mod:`.primary`): most pages, a text
+    layer, born digital, larger file, ASN / tags / notes / custom fields, added first."""
+    return primary_key(primary_facts(doc))
 
 
 def _linked(
@@ -101,7 +108,7 @@ def _group(
     elif chosen in members:
         primary = chosen
     else:
-        primary = max(ordered, key=lambda m: (primary_quality(docs[m]), _invert(m)))
+        primary = choose_by_policy([primary_facts(docs[m]) for m in ordered])
     scores = {m: weights[frozenset((m, primary))] for m in ordered if m != primary}
     return Group(
         members=ordered,
@@ -109,10 +116,3 @@ def _group(
         confidence=round(min(scores.values()), 6),
         member_confidence=scores,
     )
-
-
-def _invert(doc_id: DocId) -> tuple:
-    """Ties go to the smallest id."""
-    if isinstance(doc_id, int | float):
-        return (-doc_id,)
-    return tuple(-ord(ch) for ch in str(doc_id))

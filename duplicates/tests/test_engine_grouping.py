@@ -70,14 +70,16 @@ def test_two_chosen_primaries_are_never_merged():
         assert not {1, 3} <= set(group.members)
 
 
-def test_primary_is_the_best_quality_document():
+def test_primary_is_the_best_document_by_the_stated_policy():
+    """Most pages, then the full text (issue 10's policy; it used to be "original kept, then
+    archive", which kept a copy with a ninth of the text)."""
     docs = {
-        1: DocFeatures(id=1, text="a" * 100, page_count=1, original_kept=True),
+        1: DocFeatures(id=1, text="a" * 900, page_count=1, original_kept=True),
         2: DocFeatures(id=2, text="a" * 100, page_count=3, original_kept=True, has_archive=True),
         3: DocFeatures(id=3, text="a" * 900, page_count=3, original_kept=False, has_archive=True),
     }
     edges = [_edge(1, 2), _edge(2, 3), _edge(1, 3)]
-    assert build_groups(edges, docs=docs, threshold=THRESHOLD)[0].primary == 2
+    assert build_groups(edges, docs=docs, threshold=THRESHOLD)[0].primary == 3
 
 
 def test_older_document_wins_a_tie():

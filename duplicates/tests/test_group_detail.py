@@ -193,7 +193,7 @@ def test_remove_member_takes_it_out_and_records_who(auth_client, admin_user, tri
 
     response = auth_client.post(
         reverse("group-remove-member", kwargs={"group_id": trio.pk}),
-        {"document": 3, "compare": 3, "next": LIST_FILTERS},
+        {"document": 3, "compare": 3, "next": LIST_FILTERS, "confirm": "1"},
         headers=headers,
     )
 
@@ -209,7 +209,9 @@ def test_remove_member_takes_it_out_and_records_who(auth_client, admin_user, tri
 
 
 @pytest.mark.parametrize("htmx", [False, True])
-def test_pair_not_duplicate_is_recorded_and_a_larger_group_stays_open(auth_client, trio, htmx):
+def test_pair_not_duplicate_is_recorded_and_the_member_leaves_at_once(auth_client, trio, htmx):
+    """Behaviour changed (issue 10): the decision used to wait for the next analysis while the
+    member stayed in the group, deletable; now it leaves before the page comes back."""
     response = auth_client.post(
         reverse("group-pair-not-duplicate", kwargs={"group_id": trio.pk}),
         {"a": 3, "b": 2},
@@ -220,8 +222,12 @@ def test_pair_not_duplicate_is_recorded_and_a_larger_group_stays_open(auth_clien
     assert list(PairDecision.objects.values_list("a_id", "b_id")) == [(2, 3)]
     trio.refresh_from_db()
     assert trio.status == DuplicateGroup.Status.NEW
+    members = active_members(trio)
+    assert trio.primary_id in members and len(members) == 2 and not {2, 3} <= members
     if htmx:
-        assert "marked not duplicates" in response.content.decode()
+        left = ({2, 3} - members).pop()
+        html = response.content.decode()
+        assert f"#{left} left this group" in html and f'id="member-{left}"' not in html
 
 
 def test_pair_not_duplicate_in_a_group_of_two_closes_it(auth_client, trio):
@@ -292,7 +298,8 @@ def test_decisions_taken_on_the_page_survive_a_re_analysis(auth_client, trio, an
         reverse("group-set-primary", kwargs={"group_id": trio.pk}), {"document": new_primary}
     )
     auth_client.post(
-        reverse("group-remove-member", kwargs={"group_id": trio.pk}), {"document": removed}
+        reverse("group-remove-member", kwargs={"group_id": trio.pk}),
+        {"document": removed, "confirm": "1"},
     )
     auth_client.post(
         reverse("group-set-status", kwargs={"group_id": trio.pk}), {"status": "reviewed"}

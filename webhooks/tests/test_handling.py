@@ -388,3 +388,30 @@ def test_old_finished_events_are_pruned(secret):
     WebhookEvent.objects.create(event="added", paperless_id=3, status="done")
     assert handling.housekeeping()["pruned"] == 1
     assert set(WebhookEvent.objects.values_list("paperless_id", flat=True)) == {2, 3}
+
+
+def test_new_documents_that_are_not_duplicates_go_to_ai_review_when_asked(
+    client, paperless, secret, run_sync, run_webhook_jobs, ai_configured
+):
+    from ai_review.models import ReviewRun
+    from dedupe_project.models import Configuration
+
+    library(paperless, run_sync)
+    original = paperless.state.documents[3]
+    copy = paperless.state.add_document(
+        title="Again", blob_key=original.blob_key, image_seed=original.image_seed
+    )
+    fresh = paperless.state.add_document(title="A new letter", content="Dear Jane, " * 30)
+    deliver(client, "added", copy.id, fresh.id)
+    run_webhook_jobs()
+    assert not ReviewRun.objects.exists()  # the setting is off
+    Configuration.objects.get_solo().apply({"ai_review_new_documents": True})
+    other = paperless.state.add_document(title="Another letter", content="Dear John, " * 30)
+    again = paperless.state.add_document(
+        title="Once more", blob_key=original.blob_key, image_seed=original.image_seed
+    )
+    deliver(client, "added", other.id, again.id)
+    run_webhook_jobs()
+    (run,) = ReviewRun.objects.all()
+    assert run.source == ReviewRun.Source.WEBHOOK
+    assert list(run.suggestions.values_list("paperless_id", flat=True)) == [other.id]

@@ -7,7 +7,6 @@ import pytest
 from django.urls import reverse
 
 from processing.models import Job
-from tests.fixtures import PASSWORD
 from webhooks.models import WebhookEvent, WebhookSettings
 
 pytestmark = pytest.mark.django_db
@@ -16,10 +15,16 @@ HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def reviewer(django_user_model, client):
-    """A logged-in account that is not an admin."""
-    user = django_user_model.objects.create_user(username="reviewer", password=PASSWORD)
-    client.force_login(user)
+def reviewer(make_user, client):
+    """A logged-in reviewer: may retry deliveries, not set up webhooks."""
+    client.force_login(make_user("reviewer", role="reviewer"))
+    return client
+
+
+@pytest.fixture
+def viewer(make_user, client):
+    """A logged-in viewer: reads the deliveries, changes nothing."""
+    client.force_login(make_user("viewer", role="viewer"))
     return client
 
 
@@ -157,12 +162,21 @@ def test_retry_every_failed_delivery(auth_client):
     assert not WebhookEvent.objects.filter(status="failed").exists()
 
 
-def test_others_read_the_events_page_but_cannot_retry(reviewer):
+def test_viewers_read_the_events_page_but_cannot_retry(viewer):
     _events()
-    page = reviewer.get(reverse("webhook-events")).content.decode()
-    assert "Paperless did not answer" in page and "Retry" not in page
+    page = viewer.get(reverse("webhook-events")).content.decode()
+    assert "Paperless did not answer" in page and "Retry" not in page and "Set-up" not in page
     failed = WebhookEvent.objects.get(status="failed")
-    assert reviewer.post(reverse("webhook-event-retry", args=[failed.pk])).status_code == 403
+    assert viewer.post(reverse("webhook-event-retry", args=[failed.pk])).status_code == 403
+    assert viewer.post(f"/api/webhooks/events/{failed.pk}/retry").status_code == 403
+
+
+def test_reviewers_retry_but_do_not_set_up(reviewer):
+    _events()
+    failed = WebhookEvent.objects.get(status="failed")
+    assert "Retry" in reviewer.get(reverse("webhook-events")).content.decode()
+    assert reviewer.post(reverse("webhook-event-retry", args=[failed.pk])).status_code == 302
+    assert reviewer.get(reverse("webhook-setup")).status_code == 403
 
 
 def test_the_dashboard_counts_duplicates_caught_on_arrival(auth_client):

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from dedupe_project.access import ADMIN, assign_role
+
 
 class Command(BaseCommand):
     help = "Create the admin account from DEDUPE_ADMIN_USERNAME / DEDUPE_ADMIN_PASSWORD."
@@ -26,4 +28,5 @@ class Command(BaseCommand):
         if created or not user.check_password(password):
             user.set_password(password)
         user.save()
+        assign_role(user, ADMIN)
         self.stdout.write(f"Admin account '{username}' {'created' if created else 'up to date'}.")

@@ -1,6 +1,10 @@
 """Serve the app with daphne (HTTP and WebSockets), saying where to go and how to log in.
 
 In the embedded mode (no REDIS_URL) the worker and the scheduler run inside this process.
+
+daphne runs *without* ``--proxy-headers``: with them it takes ``X-Forwarded-For`` from any peer as
+the client's address, so anyone could claim to be 127.0.0.1. The app reads the header itself,
+and only from the proxies named in ``DEDUPE_TRUSTED_PROXIES`` (``dedupe_project/network.py``).
 """
 
 from __future__ import annotations
@@ -45,7 +49,6 @@ class Command(BaseCommand):
                 host,
                 "--port",
                 str(port),
-                "--proxy-headers",
                 "dedupe_project.asgi:application",
             ]
         )

@@ -465,7 +465,14 @@ def _register_routers() -> None:
     _add_actions_routers()
     api.add_router("/stats", stats_router, tags=["duplicates"])
     api.add_router("/groups", group_detail_router, tags=["duplicates"])
+    _add_webhooks_router()
     _add_ai_router()
+
+
+def _add_webhooks_router() -> None:
+    from webhooks.api import router as webhooks_router
+
+    api.add_router("/webhooks", webhooks_router, tags=["webhooks"])
 
 
 def _add_ai_router() -> None:

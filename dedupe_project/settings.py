@@ -18,6 +18,7 @@ path of a file holding it (Docker secrets).
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -228,6 +229,12 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     DRAMATIQ_BROKER = {"BROKER": "dramatiq.brokers.stub.StubBroker", "OPTIONS": {}}
 
+# An idle worker asks Redis for work every so often, backing off up to this many milliseconds
+# (Dramatiq's default, 1000, made every hop of a webhook -> mirror -> analysis chain wait up to a
+# second); read by Dramatiq from the environment when it starts, so the workers inherit it.
+os.environ.setdefault(
+    "dramatiq_worker_timeout", str(env.int("DEDUPE_WORKER_IDLE_POLL_MS", default=100))
+)
 DRAMATIQ_BROKER["MIDDLEWARE"] = [
     "dramatiq.middleware.AgeLimit",
     "dramatiq.middleware.TimeLimit",
@@ -238,7 +245,7 @@ DRAMATIQ_BROKER["MIDDLEWARE"] = [
 ]
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 # Queues, one per kind of work so a long analysis never starves an action (STYLE.md).
-DEDUPE_QUEUES = ("sync", "analysis", "actions", "ai", "maintenance")
+DEDUPE_QUEUES = ("sync", "analysis", "actions", "ai", "maintenance", "webhooks")
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -296,7 +303,7 @@ if PRODUCTION:
         # can't be, so its absence is not a problem to warn about.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
     # Health, metrics and webhooks are called over plain HTTP inside the Compose network.
-    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$", r"^webhooks/"]
+    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$", r"^webhooks/paperless/"]
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -360,6 +367,16 @@ except ValueError as _exc:
         f"DEDUPE_TRUSTED_PROXIES / DEDUPE_METRICS_ALLOWED_IPS: {_exc}"
     ) from None
 WEBHOOK_SECRET = env.str("DEDUPE_WEBHOOK_SECRET", default="")
+# This app's address as Paperless reaches it (behind Docker networks it is not the one the browser
+# uses), e.g. http://dedupe:8000; the webhook set-up page can also store one.
+PUBLIC_URL = env.str("DEDUPE_PUBLIC_URL", default="")
+# The webhook endpoint: the largest body read (a workflow with "include document" sends the whole
+# file, which is read and dropped), and deliveries per minute per address (django-ratelimit's
+# "N/m"): authenticated ones, and refused ones (a wrong secret) before the address is turned away.
+WEBHOOK_MAX_BODY_BYTES = env.int("DEDUPE_WEBHOOK_MAX_BODY_MB", default=64) * 1024 * 1024
+WEBHOOK_MAX_FIELDS_BYTES = 64 * 1024
+WEBHOOK_RATE_LIMIT = env.str("DEDUPE_WEBHOOK_RATE_LIMIT", default="3000/m")
+WEBHOOK_REFUSED_RATE_LIMIT = env.str("DEDUPE_WEBHOOK_REFUSED_RATE_LIMIT", default="30/m")
 
 # The dashboard's figures are shared by every visitor for this long (0: computed every time).
 STATS_CACHE_SECONDS = env.float("DEDUPE_STATS_CACHE_SECONDS", default=10.0)

@@ -65,6 +65,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     from documents.connection import connection_settings
     from documents.views import sync_status_context
     from duplicates.stats import cached_dashboard_stats
+    from webhooks.stats import webhook_stats
 
     Job.objects.mark_stale()
     context = {
@@ -73,6 +74,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "active_jobs": Job.objects.active().select_related("created_by")[:10],
         "recent_jobs": Job.objects.select_related("created_by")[:5],
         "stats": cached_dashboard_stats(),
+        "webhooks": webhook_stats(),
     }
     return render(request, "dashboard.html", context)
 

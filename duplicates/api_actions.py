@@ -34,6 +34,7 @@ class PlanIn(InputSchema):
         "delete_duplicates",
         "tag_duplicates",
         "delete_document",
+        "keep_as_version",
     ]
     groups: list[Id] = Field([], max_length=10_000)
     all_matching: bool = False

@@ -23,6 +23,7 @@ from dedupe_project.access import READ, RUN_JOBS, access
 from dedupe_project.models import FACTORS as FACTOR_DESCRIPTIONS
 from dedupe_project.models import Configuration
 from documents.models import Correspondent, DocumentType, Tag
+from duplicates.actions import versions_available
 from duplicates.analysis import AnalysisAlreadyRunning, start_analysis
 from duplicates.api import export_response
 from duplicates.engine import FACTORS
@@ -96,6 +97,7 @@ def group_list(request: HttpRequest) -> HttpResponse:
         # names for the filter and the bulk actions' tag choice (both in the partial too)
         "tag_options": options_html(((pk, name) for pk, _, name in tags), selected=filters.tag),
         "action_tag_options": options_html((pid, name) for _, pid, name in tags),
+        "versions_unavailable": versions_available(),  # why "keep as versions" is off, if it is
         "factor_controls": [
             {
                 "name": name,

@@ -1,19 +1,23 @@
 """``/api/webhooks``: the deliveries (list, retry) and the set-up (state, set up, remove, test
 delivery), the same functions as the pages. The set-up talks to Paperless with its token and
-changes its workflows: the connection's rule (admins); retrying is running jobs (reviewers)."""
+changes its workflows: the connection's rule (admins); retrying is running jobs (reviewers).
 
-from __future__ import annotations
+Input is as strict as the rest of the API (``dedupe_project/api.py``): ids are ``Id``, the status
+and event filters are the schema's enums, bodies are ``InputSchema``, lists use ``Pagination``.
+
+No ``from __future__ import annotations`` here: ``@paginate`` makes django-ninja read the
+annotations in its own module, where our names (the enums) are unknown."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja import Field, Router, Schema, Status
+from ninja.pagination import paginate
 
 from dedupe_project.access import CONNECTION, READ, RUN_JOBS, access
-from dedupe_project.api import ApiError, ErrorOut
+from dedupe_project.api import ApiError, ErrorOut, Id, InputSchema, Pagination
 from documents.connection import ConnectionNotConfigured
 from documents.paperless import PaperlessError
 from webhooks import handling, setup
@@ -21,6 +25,9 @@ from webhooks.models import WebhookEvent, WebhookSettings
 from webhooks.stats import webhook_stats
 
 router = Router()
+
+EventName = Literal[tuple(WebhookEvent.Event.values)]
+EventStatusName = Literal[tuple(WebhookEvent.Status.values)]
 
 
 class EventOut(Schema):
@@ -44,31 +51,18 @@ class EventOut(Schema):
 
 
 @router.get("/events", response=list[EventOut], summary="Webhook deliveries, newest first")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @access(READ)
 def list_events(
     request: HttpRequest,
-    status: str = "",
-    event: str = "",
-    document: int | None = None,
+    status: EventStatusName | None = None,
+    event: EventName | None = None,
+    document: Id | None = None,
     duplicates: bool = False,
 ) -> Any:
-    if status and status not in WebhookEvent.Status.values:
-        raise ApiError(
-            status=422,
-            code="validation_error",
-            detail="Unknown status.",
-            field_errors={"status": [f"One of {', '.join(WebhookEvent.Status.values)}."]},
-        )
-    if event and event not in WebhookEvent.Event.values:
-        raise ApiError(
-            status=422,
-            code="validation_error",
-            detail="Unknown event.",
-            field_errors={"event": ["added or updated."]},
-        )
+    """``document``: a Paperless document id."""
     return WebhookEvent.objects.filtered(
-        status=status, event=event, document=document, duplicates=duplicates
+        status=status or "", event=event or "", document=document, duplicates=duplicates
     )
 
 
@@ -78,7 +72,7 @@ def list_events(
     summary="Retry a failed delivery",
 )
 @access(RUN_JOBS)
-def retry_event(request: HttpRequest, event_id: int) -> WebhookEvent:
+def retry_event(request: HttpRequest, event_id: Id) -> WebhookEvent:
     event = get_object_or_404(WebhookEvent, pk=event_id)
     if not event.can_retry:
         raise ApiError(
@@ -127,9 +121,15 @@ class SetupOut(Schema):
     stats: dict[str, Any]
 
 
-class SetupIn(Schema):
-    public_url: str | None = None
-    notify_tag: str | None = None
+NOTIFY_TAG_MAX_LENGTH = WebhookSettings._meta.get_field("notify_tag_name").max_length
+
+
+class SetupIn(InputSchema):
+    """``public_url``: this app's address as Paperless reaches it (empty: forget the stored one);
+    ``notify_tag``: the tag put on a document found to be a duplicate on arrival (empty: none)."""
+
+    public_url: str | None = Field(None, max_length=setup.MAX_BASE_URL)
+    notify_tag: str | None = Field(None, max_length=NOTIFY_TAG_MAX_LENGTH)
 
 
 def _state() -> dict[str, Any]:
@@ -168,7 +168,7 @@ def get_setup(request: HttpRequest) -> dict[str, Any]:
 def apply_setup(request: HttpRequest, payload: SetupIn) -> dict[str, Any]:
     try:
         if payload.notify_tag is not None:
-            name = payload.notify_tag.strip()[:128]
+            name = payload.notify_tag.strip()
             WebhookSettings.objects.filter(pk=WebhookSettings.objects.get_solo().pk).update(
                 notify_tag_name=name, notify_tag_id=None
             )

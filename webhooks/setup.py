@@ -45,6 +45,7 @@ WORKFLOW_NAMES = {
 }
 WORKFLOW_ORDER = 1000  # after a person's own workflows (which may tag or assign first)
 MAX_URL = 256  # Paperless refuses longer webhook URLs
+MAX_BASE_URL = WebhookSettings._meta.get_field("public_url").max_length  # what the column holds
 PING_SECONDS = 3.0
 TEST_WAIT = timedelta(seconds=15)
 PARAMS = {
@@ -90,6 +91,8 @@ def check_base_url(base: str) -> str:
     longest = max(len(hook_url(text, event)) for event in EVENTS)
     if longest > MAX_URL:
         raise SetupError(f"The webhook URL would be {longest} characters; Paperless takes 256.")
+    if len(text) > MAX_BASE_URL:
+        raise SetupError(f"The URL is {len(text)} characters; at most {MAX_BASE_URL} are kept.")
     return text
 
 

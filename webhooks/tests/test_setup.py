@@ -100,6 +100,7 @@ def test_remove_deletes_both_workflows(paperless, allowed):
         ("ftp://dedupe.lan/", "http:// or https://"),
         ("http://user:pw@dedupe.lan", "no user name"),
         ("http://dedupe.lan/" + "x" * 240, "Paperless takes 256"),
+        ("http://dedupe.lan/" + "x" * 190, "at most 200 are kept"),
         ("http://dedupe.lan:99999", "not a valid URL"),
     ],
 )

@@ -96,15 +96,24 @@ class AccessMiddleware:
 
 
 class ForgetStatsAfterChangesMiddleware:
-    """A request that may have changed something (any method but GET, HEAD, OPTIONS) and
-    succeeded forgets the cached dashboard figures, so the next page shows the change."""
+    """A person's request that may have changed something (any method but GET, HEAD, OPTIONS)
+    and succeeded forgets the cached dashboard figures, so the next page shows the change.
+    Requests of no one logged in do not: Paperless's webhook deliveries (thousands a minute in a
+    burst) would keep every dashboard visit from sharing the figures; what a delivery changes is
+    done by a job, whose end forgets them."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        if request.method not in ("GET", "HEAD", "OPTIONS") and response.status_code < 400:
+        user = getattr(request, "user", None)
+        if (
+            request.method not in ("GET", "HEAD", "OPTIONS")
+            and response.status_code < 400
+            and user is not None
+            and user.is_authenticated
+        ):
             from duplicates.stats import forget_dashboard_stats
 
             forget_dashboard_stats()

@@ -65,7 +65,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     from documents.connection import connection_settings
     from documents.views import sync_status_context
     from duplicates.stats import cached_dashboard_stats
-    from webhooks.stats import webhook_stats
+    from webhooks.stats import cached_webhook_stats
 
     Job.objects.mark_stale()
     context = {
@@ -74,7 +74,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "active_jobs": Job.objects.active().select_related("created_by")[:10],
         "recent_jobs": Job.objects.select_related("created_by")[:5],
         "stats": cached_dashboard_stats(),
-        "webhooks": webhook_stats(),
+        "webhooks": cached_webhook_stats(),
     }
     return render(request, "dashboard.html", context)
 

@@ -42,3 +42,12 @@ def webhook_stats() -> dict[str, Any]:
         "last_received_at": last.received_at if last else None,
         "median_seconds_to_analysed": round(median(times), 2) if times else None,
     }
+
+
+def cached_webhook_stats() -> dict[str, Any]:
+    """:func:`webhook_stats` for the dashboard, shared a while with its other figures (and
+    forgotten with them: by a person's change, or a job ending, such as the webhook run that
+    handled the deliveries)."""
+    from duplicates.stats import shared_figures
+
+    return shared_figures("webhooks", webhook_stats)

@@ -131,6 +131,23 @@ def test_figures_are_shared_for_a_while_and_a_decision_shows_at_once(auth_client
     assert _open_groups_shown(auth_client) == 2  # 3 open, less the one just resolved
 
 
+def test_a_change_through_an_api_token_shows_at_once(client, admin_user, library):
+    from dedupe_project.models import ApiToken
+
+    headers = {"Authorization": f"Bearer {ApiToken.issue(user=admin_user, name='ci')[1]}"}
+    assert client.get("/api/stats", headers=headers).json()["groups_open"] == 2
+    make_group()  # behind the app's back: the figures stay shared
+    assert client.get("/api/stats", headers=headers).json()["groups_open"] == 2
+    response = client.post(
+        f"/api/groups/{library['reviewed'].pk}/status",
+        data={"status": "resolved"},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert response.status_code == 200
+    assert client.get("/api/stats", headers=headers).json()["groups_open"] == 2  # 3 less 1
+
+
 def test_a_finished_job_forgets_the_figures(auth_client, library):
     from processing import jobs
 

@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import pytest
 from django.db.models import F
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from documents.models import Document
@@ -415,3 +417,21 @@ def test_new_documents_that_are_not_duplicates_go_to_ai_review_when_asked(
     (run,) = ReviewRun.objects.all()
     assert run.source == ReviewRun.Source.WEBHOOK
     assert list(run.suggestions.values_list("paperless_id", flat=True)) == [other.id]
+
+
+def test_the_dashboard_shares_its_webhook_figures_until_the_run_ends(
+    auth_client, paperless, secret, run_sync, run_webhook_jobs
+):
+    library(paperless, run_sync, documents=5, thumbnails=False)
+
+    def webhook_card() -> str:
+        page = auth_client.get(reverse("dashboard")).content.decode()
+        return page[page.index('id="webhook-stats"') :]
+
+    assert "Not set up" in webhook_card()
+    added = paperless.state.add_document(title="New letter")
+    deliver(Client(), "added", added.id)  # Paperless, not a person: the figures stay shared
+    assert "Not set up" in webhook_card()
+    run_webhook_jobs()  # the run that handled it ends: its figures show at once
+    card = webhook_card()
+    assert "1 delivery" in card and "Not set up" not in card

@@ -2,14 +2,16 @@
 # One image for web, worker and scheduler; Compose picks the command.
 
 FROM python:3.11-slim-bookworm AS build
+LABEL org.opencontainers.image.title=paperless-dedupe
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /app
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-COPY pyproject.toml README.md ./
+COPY pyproject.toml ./
 COPY dedupe_project/__init__.py dedupe_project/__init__.py
-# Dependencies first, so code changes don't reinstall them.
-RUN pip install . && pip uninstall -y paperless-dedupe
+# Dependencies first, so code (and README) changes don't reinstall them; the package metadata
+# only needs a README to exist here, the real one comes with the code.
+RUN : > README.md && pip install . && pip uninstall -y paperless-dedupe
 COPY . .
 RUN pip install --no-deps . \
  && python -m dedupe_project.vendor \
@@ -18,6 +20,7 @@ RUN pip install --no-deps . \
     DEDUPE_STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput
 
 FROM python:3.11-slim-bookworm AS runtime
+LABEL org.opencontainers.image.title=paperless-dedupe
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja import Field, Router, Schema, Status
+from ninja.pagination import paginate
 
 from ai_review import apply, budget, review, runs
 from ai_review.llm import ai_settings
 from ai_review.models import ApplyPlan, FieldSuggestion, ReviewRun, Suggestion
 from ai_review.selection import Selection
 from dedupe_project.access import CONFIRM, PLAN, READ, REVIEW, RUN_JOBS, access
-from dedupe_project.api import ApiError, ErrorOut
+from dedupe_project.api import ApiError, ErrorOut, Id, InputSchema, Pagination
 from dedupe_project.models import Configuration
 from duplicates.models import AuditEntry
 
@@ -43,15 +43,15 @@ class StatusOut(Schema):
     to_review: int
 
 
-class RunIn(Schema):
+class RunIn(InputSchema):
     """Which documents (filters combine); ``start`` sends them at once, else you get the
     estimate of a draft to start later."""
 
     resolved_primaries: bool = False
     untagged: bool = False
     no_correspondent: bool = False
-    tag: int | None = None
-    document_ids: list[int] = []
+    tag: Id | None = None
+    document_ids: list[Id] = Field([], max_length=100_000)
     skip_suggested: bool = True
     start: bool = False
 
@@ -117,22 +117,22 @@ class SuggestionOut(Schema):
         return list(suggestion.fields.all())
 
 
-class DecisionIn(Schema):
-    decision: str
-    value: str | None = None
+class DecisionIn(InputSchema):
+    decision: Literal[tuple(review.DECISIONS)]  # type: ignore[valid-type]
+    value: str | None = Field(None, max_length=10_000)
 
 
-class AcceptAboveIn(Schema):
-    threshold: float
-    run: int | None = None
+class AcceptAboveIn(InputSchema):
+    threshold: float = Field(ge=0, le=1)
+    run: Id | None = None
 
 
 class CountOut(Schema):
     count: int
 
 
-class PlanIn(Schema):
-    run: int | None = None
+class AiPlanIn(InputSchema):
+    run: Id | None = None
 
 
 class ItemOut(Schema):
@@ -144,7 +144,7 @@ class ItemOut(Schema):
     audit_entry_id: int | None
 
 
-class PlanOut(Schema):
+class AiPlanOut(Schema):
     id: int
     kind: str
     status: str
@@ -211,7 +211,7 @@ def create_run(request: HttpRequest, payload: RunIn) -> Status:
 
 
 @router.get("/runs", response=list[RunOut], summary="AI runs, newest first")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @access(READ)
 def list_runs(request: HttpRequest) -> Any:
     return ReviewRun.objects.all()
@@ -259,7 +259,7 @@ def retry_run(request: HttpRequest, run_id: int) -> Status:
     summary="Documents of runs with their suggested fields (to_review: only undecided or "
     "accepted and not applied)",
 )
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @access(READ)
 def list_suggestions(request: HttpRequest, run: int | None = None, to_review: bool = True) -> Any:
     queryset = Suggestion.objects.to_review() if to_review else Suggestion.objects.all()
@@ -309,11 +309,11 @@ def accept_above(request: HttpRequest, payload: AcceptAboveIn) -> dict[str, int]
 
 @router.post(
     "/plans",
-    response={201: PlanOut, 422: ErrorOut},
+    response={201: AiPlanOut, 422: ErrorOut},
     summary="Freeze the accepted fields (of one run, or all) into a plan to confirm",
 )
 @access(PLAN)
-def create_plan(request: HttpRequest, payload: PlanIn) -> Status:
+def create_plan(request: HttpRequest, payload: AiPlanIn) -> Status:
     scope = Suggestion.objects.all()
     if payload.run is not None:
         scope = scope.filter(run_id=payload.run)
@@ -324,7 +324,7 @@ def create_plan(request: HttpRequest, payload: PlanIn) -> Status:
     return Status(201, plan)
 
 
-@router.get("/plans/{int:plan_id}", response={200: PlanOut, 404: ErrorOut})
+@router.get("/plans/{int:plan_id}", response={200: AiPlanOut, 404: ErrorOut})
 @access(READ)
 def get_plan(request: HttpRequest, plan_id: int) -> ApplyPlan:
     return get_object_or_404(ApplyPlan, pk=plan_id)
@@ -332,7 +332,7 @@ def get_plan(request: HttpRequest, plan_id: int) -> ApplyPlan:
 
 @router.post(
     "/plans/{int:plan_id}/confirm",
-    response={202: PlanOut, 404: ErrorOut, 409: ErrorOut},
+    response={202: AiPlanOut, 404: ErrorOut, 409: ErrorOut},
     summary="Confirm a plan once: its job applies (or reverts) the changes",
 )
 @access(CONFIRM)
@@ -347,7 +347,7 @@ def confirm_plan(request: HttpRequest, plan_id: int) -> Status:
 
 @router.post(
     "/plans/{int:plan_id}/retry-failed",
-    response={202: PlanOut, 404: ErrorOut, 409: ErrorOut},
+    response={202: AiPlanOut, 404: ErrorOut, 409: ErrorOut},
     summary="A new plan, confirmed at once, for the documents that failed",
 )
 @access(CONFIRM)
@@ -362,7 +362,7 @@ def retry_plan(request: HttpRequest, plan_id: int) -> Status:
 
 @router.post(
     "/audit/{int:entry_id}/revert",
-    response={201: PlanOut, 404: ErrorOut, 409: ErrorOut},
+    response={201: AiPlanOut, 404: ErrorOut, 409: ErrorOut},
     summary="A revert plan (to confirm) for an applied AI change, from its audit entry",
 )
 @access(CONFIRM)

@@ -144,9 +144,7 @@ def limiter_for(requests_per_minute: int) -> Limiter | None:
         limiter = _limiters.get(requests_per_minute)
         if limiter is None:
             interval_ms = max(1, round(60_000 / requests_per_minute))
-            limiter = Limiter(
-                Rate(1, interval_ms), raise_when_fail=False, max_delay=24 * 3600 * 1000
-            )
+            limiter = Limiter(Rate(1, interval_ms))
             _limiters[requests_per_minute] = limiter
         return limiter
 
@@ -160,7 +158,7 @@ class _PacedHttpClient(openai.DefaultHttpxClient):
 
     def send(self, request: Any, **kwargs: Any) -> Any:
         if self._limiter is not None:
-            self._limiter.try_acquire("ai")
+            self._limiter.try_acquire("ai", blocking=True)  # waits for its turn
         return super().send(request, **kwargs)
 
 

@@ -93,3 +93,78 @@ class AccessMiddleware:
         if token is not None:
             request.user = token.user
         return None
+
+
+class ForgetStatsAfterChangesMiddleware:
+    """A person's request that may have changed something (any method but GET, HEAD, OPTIONS)
+    and succeeded forgets the cached dashboard figures, so the next page shows the change.
+    Requests of no one logged in do not: Paperless's webhook deliveries (thousands a minute in a
+    burst) would keep every dashboard visit from sharing the figures; what a delivery changes is
+    done by a job, whose end forgets them."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if (
+            request.method not in ("GET", "HEAD", "OPTIONS")
+            and response.status_code < 400
+            and user is not None
+            and user.is_authenticated
+        ):
+            from duplicates.stats import forget_dashboard_stats
+
+            forget_dashboard_stats()
+        return response
+
+
+class ApiErrorShapeMiddleware:
+    """Every error under ``/api/`` in the API's one error shape, whoever made it: an unknown URL
+    (Django's 404 page), a method a route does not take (405), a refused host (400), a server
+    error (500), a page the role may not see (403). Responses that are JSON already are left
+    alone; their headers (``Allow``, ``X-Access-Denied``, ...) are kept."""
+
+    api_prefix = "/api/"
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and request.path_info.startswith(self.api_prefix)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return shaped_error(response)
+        return response
+
+
+ERROR_DETAILS = {
+    400: "Bad request.",
+    404: "There is no such API route. The routes are listed at /api/docs.",
+    405: "This route does not take that method.",
+    500: "The server failed to answer; its log has the details.",
+}
+
+
+def shaped_error(response):
+    from django.http import JsonResponse
+
+    from dedupe_project.api import ERROR_CODES
+
+    status = response.status_code
+    shaped = JsonResponse(
+        {
+            "code": ERROR_CODES.get(status, "error"),
+            "detail": ERROR_DETAILS.get(status, response.reason_phrase),
+            "field_errors": {},
+        },
+        status=status,
+    )
+    for header, value in response.items():  # Allow, Retry-After, X-Access-Denied, ...
+        if header.lower() not in ("content-type", "content-length"):
+            shaped[header] = value
+    return shaped

@@ -4,6 +4,7 @@ the roles are made of (:class:`Access`)."""
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from typing import Any
 
@@ -412,6 +413,34 @@ class Configuration(models.Model):
                 setattr(self, field.name, field.get_default())
         self.updated_by = user if getattr(user, "is_authenticated", False) else None
         self.save()
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        """Django's field checks, then what they let through: non-finite numbers (``NaN`` passes
+        every range check), NUL characters (PostgreSQL cannot store them), and a Paperless URL
+        the connection guard refuses (stored normalised, as the client will use it)."""
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as exc:
+            errors: dict[str, Any] = exc.update_error_dict({})
+        else:
+            errors = {}
+        for field in self._meta.concrete_fields:
+            value = getattr(self, field.attname)
+            if field.name in errors:
+                continue
+            if isinstance(value, float) and not math.isfinite(value):
+                errors[field.name] = ["Enter a finite number."]
+            elif isinstance(value, str) and "\x00" in value:
+                errors[field.name] = ["Text may not contain NUL characters."]
+        if "paperless_url" not in errors and self.paperless_url:
+            from documents.paperless import InvalidURL, validate_base_url
+
+            try:
+                self.paperless_url = validate_base_url(self.paperless_url)
+            except InvalidURL as exc:
+                errors["paperless_url"] = [str(exc)]
+        if errors:
+            raise ValidationError(errors)
 
     def clean(self) -> None:
         """The dry-run tag must be a tag we know from Paperless; its name follows the tag."""

@@ -18,6 +18,7 @@ path of a file holding it (Docker secrets).
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -126,6 +127,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "dedupe_project.middleware.ApiErrorShapeMiddleware",
+    "dedupe_project.middleware.ForgetStatsAfterChangesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -197,10 +200,24 @@ if REDIS_URL:
             "KEY_PREFIX": REDIS_PREFIX,
         }
     }
+    # channels-redis waits for the next message with a 5 s blocking pop on the server; redis-py 8
+    # made 5 s the default client read timeout too, so an idle socket's wait lost that race,
+    # raised TimeoutError and closed every idle WebSocket with 1011. The read may take as long
+    # as the pop plus a margin; a Redis that stays silent longer than that is really gone.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:channels"},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 15,
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                    }
+                ],
+                "prefix": f"{REDIS_PREFIX}:channels",
+            },
         }
     }
     DRAMATIQ_BROKER = {
@@ -212,16 +229,23 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     DRAMATIQ_BROKER = {"BROKER": "dramatiq.brokers.stub.StubBroker", "OPTIONS": {}}
 
+# An idle worker asks Redis for work every so often, backing off up to this many milliseconds
+# (Dramatiq's default, 1000, made every hop of a webhook -> mirror -> analysis chain wait up to a
+# second); read by Dramatiq from the environment when it starts, so the workers inherit it.
+os.environ.setdefault(
+    "dramatiq_worker_timeout", str(env.int("DEDUPE_WORKER_IDLE_POLL_MS", default=100))
+)
 DRAMATIQ_BROKER["MIDDLEWARE"] = [
     "dramatiq.middleware.AgeLimit",
     "dramatiq.middleware.TimeLimit",
     "dramatiq.middleware.Callbacks",
     "dramatiq.middleware.Retries",
     "django_dramatiq.middleware.DbConnectionsMiddleware",
+    "processing.priority.LowerPriority",
 ]
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 # Queues, one per kind of work so a long analysis never starves an action (STYLE.md).
-DEDUPE_QUEUES = ("sync", "analysis", "actions", "ai", "maintenance")
+DEDUPE_QUEUES = ("sync", "analysis", "actions", "ai", "maintenance", "webhooks")
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -279,7 +303,7 @@ if PRODUCTION:
         # can't be, so its absence is not a problem to warn about.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
     # Health, metrics and webhooks are called over plain HTTP inside the Compose network.
-    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$", r"^webhooks/"]
+    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$", r"^webhooks/paperless/"]
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -343,6 +367,22 @@ except ValueError as _exc:
         f"DEDUPE_TRUSTED_PROXIES / DEDUPE_METRICS_ALLOWED_IPS: {_exc}"
     ) from None
 WEBHOOK_SECRET = env.str("DEDUPE_WEBHOOK_SECRET", default="")
+# This app's address as Paperless reaches it (behind Docker networks it is not the one the browser
+# uses), e.g. http://dedupe:8000; the webhook set-up page can also store one.
+PUBLIC_URL = env.str("DEDUPE_PUBLIC_URL", default="")
+# The webhook endpoint: the largest body read (a workflow with "include document" sends the whole
+# file, which is read and dropped), and deliveries per minute per address (django-ratelimit's
+# "N/m"): authenticated ones, and refused ones (a wrong secret) before the address is turned away.
+WEBHOOK_MAX_BODY_BYTES = env.int("DEDUPE_WEBHOOK_MAX_BODY_MB", default=64) * 1024 * 1024
+WEBHOOK_MAX_FIELDS_BYTES = 64 * 1024
+WEBHOOK_RATE_LIMIT = env.str("DEDUPE_WEBHOOK_RATE_LIMIT", default="3000/m")
+WEBHOOK_REFUSED_RATE_LIMIT = env.str("DEDUPE_WEBHOOK_REFUSED_RATE_LIMIT", default="30/m")
+
+# The dashboard's figures are shared by every visitor for this long (0: computed every time).
+STATS_CACHE_SECONDS = env.float("DEDUPE_STATS_CACHE_SECONDS", default=10.0)
+# Background work yields the CPU to the web processes: each worker process lowers its own
+# priority by this much (nice; 0 keeps it).
+WORKER_NICENESS = env.int("DEDUPE_WORKER_NICENESS", default=10)
 
 # Every running job's worker touches its row every JOB_HEARTBEAT_SECONDS (a thread of its own,
 # whatever the job is doing); one silent for JOB_STALE_AFTER_SECONDS is dead: its job is marked

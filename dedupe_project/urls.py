@@ -25,6 +25,7 @@ urlpatterns = [
     path("jobs/", include("processing.urls")),
     path("documents/", include("documents.urls")),
     path("duplicates/", include("duplicates.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("ai/", include("ai_review.urls")),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", access(SIGNED_IN)(auth_views.LogoutView.as_view()), name="logout"),

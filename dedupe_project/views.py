@@ -64,7 +64,8 @@ def first_run(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     from documents.connection import connection_settings
     from documents.views import sync_status_context
-    from duplicates.stats import dashboard_stats
+    from duplicates.stats import cached_dashboard_stats
+    from webhooks.stats import cached_webhook_stats
 
     Job.objects.mark_stale()
     context = {
@@ -72,7 +73,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "connection": connection_settings(),
         "active_jobs": Job.objects.active().select_related("created_by")[:10],
         "recent_jobs": Job.objects.select_related("created_by")[:5],
-        "stats": dashboard_stats(),
+        "stats": cached_dashboard_stats(),
+        "webhooks": cached_webhook_stats(),
     }
     return render(request, "dashboard.html", context)
 

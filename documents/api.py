@@ -1,17 +1,17 @@
 """``/api/documents`` (the mirror, with the list page's filters) and ``/api/sync`` (start one)."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: ``@paginate`` makes django-ninja read the annotations
+# of the views below in its own module, where our names are unknown.
 from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from dedupe_project.access import READ, RUN_JOBS, access
-from dedupe_project.api import ApiError, ErrorOut
+from dedupe_project.api import ApiError, ErrorOut, Id, InputSchema, Pagination
 from documents.models import Document
 from documents.sync import SyncAlreadyRunning, start_sync
 from processing.api import JobOut
@@ -77,19 +77,19 @@ class DocumentDetailOut(DocumentOut):
         return document.text
 
 
-class SyncIn(Schema):
+class SyncIn(InputSchema):
     full: bool = False
 
 
 @router.get("", response=list[DocumentOut], summary="Mirrored documents, newest first")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @access(READ)
 def list_documents(
     request: HttpRequest,
     q: str = "",
-    tag: int | None = None,
-    correspondent: int | None = None,
-    document_type: int | None = None,
+    tag: Id | None = None,
+    correspondent: Id | None = None,
+    document_type: Id | None = None,
     has_error: bool | None = None,
 ) -> Any:
     """Filters take our object ids (``id`` in a document's ``tags`` / ``correspondent``)."""
@@ -109,7 +109,7 @@ def list_documents(
 
 @router.get("/{int:paperless_id}", response={200: DocumentDetailOut, 404: ErrorOut})
 @access(READ)
-def get_document(request: HttpRequest, paperless_id: int) -> Document:
+def get_document(request: HttpRequest, paperless_id: Id) -> Document:
     """One document by its Paperless id, with its full text."""
     return get_object_or_404(
         Document.objects.select_related(

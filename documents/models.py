@@ -133,6 +133,16 @@ class Document(models.Model):
     is_version = models.BooleanField(
         default=False, help_text="An extra file version of another document (Paperless 3)."
     )
+    root_paperless_id = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="For a version: the Paperless id of the document it is a version of.",
+    )
+    versions = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="For a root document: its other file versions (id, label, checksum).",
+    )
 
     content_length = models.PositiveIntegerField(default=0)
     text_fingerprint = models.CharField(
@@ -184,6 +194,11 @@ class Document(models.Model):
                 name="doc_needs_analysis",
                 condition=Q(needs_analysis=True),
             ),
+            models.Index(
+                fields=["root_paperless_id"],
+                name="doc_version_root",
+                condition=Q(root_paperless_id__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -202,6 +217,11 @@ class Document(models.Model):
     @property
     def phash_hex(self) -> str:
         return f"{self.phash & 0xFFFFFFFFFFFFFFFF:016x}" if self.phash is not None else ""
+
+    @property
+    def version_family(self) -> int:
+        """The Paperless id of the root document: the same for a document and its versions."""
+        return self.root_paperless_id or self.paperless_id
 
     @property
     def text(self) -> str:
@@ -242,6 +262,9 @@ class SyncState(models.Model):
     last_job_id = models.BigIntegerField(null=True, blank=True)
     last_counts = models.JSONField(default=dict, blank=True)
     cursor = models.JSONField(default=dict, blank=True)
+    api_version = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The API version the server spoke at the last contact."
+    )
 
     objects = SyncStateManager()
 
@@ -254,3 +277,16 @@ class SyncState(models.Model):
     def save_cursor(self, cursor: dict[str, Any]) -> None:
         self.cursor = cursor
         SyncState.objects.filter(pk=self.pk).update(cursor=cursor)
+
+    @property
+    def has_versions(self) -> bool | None:
+        """Whether the server keeps document versions (Paperless 3, API 10); None: not known
+        yet (no sync or webhook has talked to it)."""
+        return None if self.api_version is None else self.api_version >= 10
+
+    @classmethod
+    def record_api_version(cls, api_version: int) -> None:
+        SyncState.objects.get_solo()
+        SyncState.objects.filter(pk=1).exclude(api_version=api_version).update(
+            api_version=api_version
+        )

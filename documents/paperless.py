@@ -460,9 +460,7 @@ class PaperlessClient:
         self._limiter: Limiter | None = None
         if requests_per_second is not None:
             interval_ms = max(1, round(1000 / requests_per_second))
-            self._limiter = Limiter(
-                Rate(1, interval_ms), raise_when_fail=False, max_delay=24 * 3600 * 1000
-            )
+            self._limiter = Limiter(Rate(1, interval_ms))
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={"Authorization": f"Token {token.strip()}", "User-Agent": user_agent},
@@ -476,6 +474,8 @@ class PaperlessClient:
 
     def close(self) -> None:
         self._http.close()
+        if self._limiter is not None:
+            self._limiter.close()  # stops its leak thread
 
     def __enter__(self) -> PaperlessClient:
         return self
@@ -585,12 +585,15 @@ class PaperlessClient:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         ok_statuses: Iterable[int] = (),
+        data: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> httpx.Response:
         """Send one API request with the negotiated version; raise a PaperlessError on failure.
 
         Idempotent methods are retried on connection errors, timeouts, 5xx and 429; other methods
         only when the request provably never reached Paperless. ``ok_statuses`` lists extra
-        statuses (e.g. 304) returned instead of raised.
+        statuses (e.g. 304) returned instead of raised. ``data`` and ``files`` send a multipart
+        form (uploads).
         """
         method = method.upper()
         for _ in range(MAX_API_VERSION - MIN_API_VERSION + 1):
@@ -604,6 +607,8 @@ class PaperlessClient:
                 headers=merged,
                 retryable=method in IDEMPOTENT_METHODS,
                 ok_statuses=(*ok_statuses, 406),
+                data=data,
+                files=files,
             )
             if response.status_code != 406:
                 return response
@@ -626,6 +631,8 @@ class PaperlessClient:
         headers: Mapping[str, str] | None = None,
         retryable: bool,
         ok_statuses: Iterable[int] = (),
+        data: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> httpx.Response:
         options = self._options
         allowed = frozenset(ok_statuses)
@@ -672,7 +679,14 @@ class PaperlessClient:
             for attempt in retrying:
                 with attempt:
                     return self._send_once(
-                        method, path, params=params, json=json, headers=headers, allowed=allowed
+                        method,
+                        path,
+                        params=params,
+                        json=json,
+                        headers=headers,
+                        allowed=allowed,
+                        data=data,
+                        files=files,
                     )
         except _NotSent as error:
             raise error.error from error.__cause__
@@ -687,12 +701,16 @@ class PaperlessClient:
         json: Any,
         headers: Mapping[str, str] | None,
         allowed: frozenset[int],
+        data: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> httpx.Response:
         if self._limiter is not None:
-            self._limiter.try_acquire("paperless")
+            self._limiter.try_acquire("paperless", blocking=True)  # waits for its turn
         url = f"{self.base_url}{path}"
         try:
-            response = self._http.request(method, path, params=params, json=json, headers=headers)
+            response = self._http.request(
+                method, path, params=params, json=json, headers=headers, data=data, files=files
+            )
         except httpx.ConnectTimeout as error:
             raise _NotSent(
                 RequestTimeout(
@@ -837,8 +855,29 @@ class PaperlessClient:
             ) from error
 
     def get_json(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
-        """GET an API path and return its JSON."""
-        return self._json(self.request("GET", path, params=params), path=path)
+        """GET an API path and return its JSON.
+
+        An answer whose JSON is cut short (the server or a proxy dropped the connection in the
+        middle of the body, without a Content-Length to notice it by) is read again, with the
+        same retries and backoff as a dropped connection: a GET changes nothing."""
+        options = self._options
+        retrying = Retrying(
+            stop=stop_after_attempt(options.max_retries + 1),
+            wait=wait_exponential(multiplier=options.backoff_base, max=options.backoff_max)
+            + wait_random(0, options.backoff_base),
+            retry=retry_if_exception(lambda error: isinstance(error, InvalidResponse)),
+            before_sleep=lambda state: logger.warning(
+                "Paperless GET %s sent broken JSON; retry %s of %s",
+                path,
+                state.attempt_number,
+                options.max_retries,
+            ),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                return self._json(self.request("GET", path, params=params), path=path)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def post_json(self, path: str, *, json: Any) -> Any:
         """POST JSON (never blindly retried) and return the JSON answer."""
@@ -1233,6 +1272,97 @@ class PaperlessClient:
             if found is None:
                 raise
             return found, False
+
+    # --- document versions (Paperless 3) ---------------------------------------------------------
+
+    @property
+    def has_versions(self) -> bool:
+        """Whether this server keeps file versions of a document (API 10, Paperless 3)."""
+        return self.api_version >= 10
+
+    def update_version(
+        self,
+        document_id: int,
+        *,
+        content: bytes,
+        filename: str,
+        mime_type: str = "application/octet-stream",
+        label: str | None = None,
+    ) -> str:
+        """Add ``content`` as a new file version of the document; returns the consume task's id.
+
+        Never resent blindly (a second POST would add a second version): after an uncertain
+        failure, look for the file's checksum among the document's ``versions``."""
+        data = {"version_label": label[:64]} if label else None
+        response = self.request(
+            "POST",
+            f"/api/documents/{int(document_id)}/update_version/",
+            data=data,
+            files={"document": (filename, content, mime_type)},
+        )
+        task_id = self._json(response, path="update_version")
+        if not isinstance(task_id, str) or not task_id:
+            raise InvalidResponse(
+                f"Paperless answered update_version with {task_id!r}, not a task id.",
+                url=str(response.request.url),
+            )
+        return task_id
+
+    def get_root_id(self, document_id: int) -> int:
+        """The root document of a document or of one of its versions (itself for a root)."""
+        body = self.get_json(f"/api/documents/{int(document_id)}/root/")
+        return int(body["root_id"])
+
+    def get_task(self, task_id: str) -> dict[str, Any] | None:
+        """One task by its id, in API 10's shape (``status`` lower case, ``result_data``); an
+        API 9 answer (a plain list, capture 73) is converted. None when Paperless has no such
+        task (yet)."""
+        body = self.get_json("/api/tasks/", params={"task_id": task_id})
+        tasks = body.get("results") if isinstance(body, dict) else body
+        if not tasks:
+            return None
+        task = dict(tasks[0])
+        if "task_type" not in task:  # API 9: status in capitals, "related_document" a string
+            related = task.get("related_document")
+            task["status"] = str(task.get("status") or "").lower()
+            task["related_document_ids"] = [int(related)] if related else []
+            if task["status"] == "failure":
+                task["result_data"] = {"error_message": task.get("result")}
+            else:
+                task["result_data"] = {"document_id": int(related)} if related else None
+        return task
+
+    # --- workflows -------------------------------------------------------------------------------
+
+    def list_workflows(self) -> list[dict[str, Any]]:
+        return list(self._iter_pages("/api/workflows/", params={"ordering": "id"}, page_size=100))
+
+    def get_workflow(self, workflow_id: int) -> dict[str, Any]:
+        """One workflow. Raises :class:`NotFound` when it was deleted."""
+        return self.get_json(f"/api/workflows/{int(workflow_id)}/")
+
+    def create_workflow(self, workflow: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a workflow; a bad one raises :class:`BadRequest` with Paperless's ``errors``
+        (capture 51). Never resent blindly: look for it by name after an uncertain failure."""
+        return self.post_json("/api/workflows/", json=dict(workflow))
+
+    def update_workflow(self, workflow_id: int, workflow: Mapping[str, Any]) -> dict[str, Any]:
+        """Replace a workflow (PUT: idempotent, so retried like a GET)."""
+        response = self.request("PUT", f"/api/workflows/{int(workflow_id)}/", json=dict(workflow))
+        return self._json(response, path=f"/api/workflows/{workflow_id}/")
+
+    def delete_workflow(self, workflow_id: int) -> bool:
+        """Delete a workflow; False when it did not exist (any more)."""
+        try:
+            self.request("DELETE", f"/api/workflows/{int(workflow_id)}/")
+        except NotFound:
+            return False
+        return True
+
+    def system_status(self) -> dict[str, Any]:
+        """``/api/status/`` (Paperless's own health: its task worker, install type). Needs an
+        admin token: :class:`PermissionDenied` otherwise."""
+        return self.get_json("/api/status/")
 
     # --- statistics ------------------------------------------------------------------------------
 

@@ -234,6 +234,8 @@ def convert_document(raw: dict[str, Any]) -> ConvertedDocument:
             "notes_count": len(notes) if isinstance(notes, list) else 0,
             "custom_fields": _clean_json(custom_fields) if isinstance(custom_fields, list) else [],
             "is_version": raw.get("root_document") is not None,
+            "root_paperless_id": _int_or_none(raw.get("root_document")),
+            "versions": _other_versions(raw.get("versions")),
             "content_length": len(text),
             "text_fingerprint": fingerprint,
         },
@@ -242,6 +244,23 @@ def convert_document(raw: dict[str, Any]) -> ConvertedDocument:
         errors=errors,
         refs={name: raw.get(name) for name in ("correspondent", "document_type", "storage_path")},
     )
+
+
+def _other_versions(versions: Any) -> list[dict[str, Any]]:
+    """A root document's file versions other than itself (Paperless 3), as we keep them."""
+    if not isinstance(versions, list):
+        return []
+    return [
+        {
+            "id": version["id"],
+            "label": _clean_text(version.get("version_label"))[:64],
+            "checksum": _clean_text(version.get("checksum"))[:64],
+        }
+        for version in versions
+        if isinstance(version, dict)
+        and isinstance(version.get("id"), int)
+        and not version.get("is_root")
+    ]
 
 
 def convert_page(raw_documents: list[dict[str, Any]]) -> list[ConvertedDocument]:
@@ -334,9 +353,12 @@ def prefetch(iterator: Iterator[T], *, depth: int = 1) -> Iterator[T]:
 
 @dataclass
 class SyncRun:
+    """One sync (``state`` set: the library), or the same steps for a few documents
+    (``only_ids``, no ``state``: :func:`mirror_documents`, which leaves the sync's cursor alone)."""
+
     client: PaperlessClient
-    ctx: JobContext
-    state: SyncState
+    ctx: JobContext | None
+    state: SyncState | None
     cursor: dict[str, Any]
     counts: dict[str, int] = field(default_factory=dict)
     object_maps: dict[type[models.Model], dict[int, int]] = field(default_factory=dict)
@@ -345,6 +367,7 @@ class SyncRun:
     fetch_files: bool = True
     writer: PageWriter = field(default_factory=PageWriter)
     listing_checksums: bool = False  # set from the cursor when the files phase starts
+    only_ids: list[int] | None = None  # the files phase for these Paperless ids only
 
     def bump(self, name: str, by: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + by
@@ -352,9 +375,11 @@ class SyncRun:
     def save_cursor(self, **changes: Any) -> None:
         """Persist the cursor (inside the caller's transaction when there is one)."""
         self.cursor.update(changes)
-        self.state.save_cursor(dict(self.cursor))
-        self.ctx.job.counts = {**self.ctx.job.counts, **self.counts}
-        self.ctx.save_checkpoint(dict(self.cursor))
+        if self.state is not None:
+            self.state.save_cursor(dict(self.cursor))
+        if self.ctx is not None:
+            self.ctx.job.counts = {**self.ctx.job.counts, **self.counts}
+            self.ctx.save_checkpoint(dict(self.cursor))
 
     # --- objects ---------------------------------------------------------------------------------
 
@@ -436,6 +461,7 @@ class SyncRun:
         now = timezone.now()
         writer = self.writer
         writer.relax_durability()
+        writer.lock_mirror()  # a webhook's mirror_documents may write at the same time
         existing = writer.existing([c.paperless_id for c in converted])
         new_rows: list[DocumentRow] = []
         rows: list[DocumentRow] = []
@@ -510,6 +536,8 @@ class SyncRun:
                     sync_error,
                     now,
                     now,
+                    values["root_paperless_id"],
+                    values["versions"],
                 )
             )
             if text_changed:
@@ -675,7 +703,10 @@ class SyncRun:
         time; the next batch is queued before this one is written, so the pool never waits for
         the database."""
         after = int(self.cursor.get("files_after") or 0)
-        total = Document.objects.needing_thumbnail().filter(paperless_id__gt=after).count()
+        needing = Document.objects.needing_thumbnail()
+        if self.only_ids is not None:
+            needing = needing.filter(paperless_id__in=self.only_ids)
+        total = needing.filter(paperless_id__gt=after).count()
         cache = thumbnails.RunningCap()
         self.listing_checksums = bool(self.cursor.get("listing_checksums"))
         done = 0
@@ -685,8 +716,7 @@ class SyncRun:
         def submit_next() -> tuple[list[dict[str, Any]], list[Future[FileResult]]] | None:
             nonlocal queried
             batch = list(
-                Document.objects.needing_thumbnail()
-                .filter(paperless_id__gt=queried)
+                needing.filter(paperless_id__gt=queried)
                 .order_by("paperless_id")
                 .values(*FILE_ROW_FIELDS)[:FILE_BATCH]
             )
@@ -698,7 +728,8 @@ class SyncRun:
         try:
             current = submit_next()
             while current is not None:
-                self.ctx.check_cancelled()
+                if self.ctx is not None:
+                    self.ctx.check_cancelled()
                 following = submit_next()
                 batch, futures = current
                 results = [future.result() for future in futures]
@@ -714,12 +745,13 @@ class SyncRun:
                 for r in results:
                     self.bump(r.outcome)
                 done += len(batch)
-                self.ctx.progress(
-                    done=done,
-                    total=max(total, done),
-                    message=f"Thumbnails: {done:,} of {total:,}",
-                    counts=self.counts,
-                )
+                if self.ctx is not None:
+                    self.ctx.progress(
+                        done=done,
+                        total=max(total, done),
+                        message=f"Thumbnails: {done:,} of {total:,}",
+                        counts=self.counts,
+                    )
                 current = following
         finally:
             # A failure (or a cancel) drops the queued batch instead of fetching it first.
@@ -780,7 +812,9 @@ class SyncRun:
         if thumb.not_modified:
             result.outcome = "thumbnails_unchanged"
             return result
-        if not result.original_checksum and thumb.etag:
+        if not result.original_checksum and thumb.etag and not self.listing_checksums:
+            # A Paperless 2.x lists no checksum: the thumbnail's ETag is the file's. (Paperless 3
+            # lists the original's; its thumbnail may be of a newer version, another file.)
             result.original_checksum = etag_value(thumb.etag)[:64]
         if not self._hash(result, thumb.content):
             result.outcome = "file_errors"
@@ -1061,11 +1095,130 @@ def sync_job(ctx: JobContext) -> dict[str, Any]:
             page_size=int(ctx.params.get("page_size") or PAGE_SIZE),
             fetch_files=ctx.params.get("files", True) is not False,
         )
+        SyncState.record_api_version(client.api_version)
         run.save_cursor()
         result = run.run()
     from duplicates.analysis import analysis_after_sync
 
     analysis_after_sync(counts=result)  # incremental analysis of what changed
+    return result
+
+
+# --- a few documents now (webhooks) --------------------------------------------------------------
+
+
+@dataclass
+class MirrorResult:
+    """What :func:`mirror_documents` found: the documents as Paperless has them now (parsed, by
+    Paperless id), those it no longer has (removed from the mirror), the versions asked for
+    and the root each belongs to, the ones ``skip`` left alone, and the sync's counts."""
+
+    documents: dict[int, dict[str, Any]] = field(default_factory=dict)
+    gone: list[int] = field(default_factory=list)
+    version_roots: dict[int, int] = field(default_factory=dict)
+    skipped: list[int] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _find_roots(
+    client: PaperlessClient, missing: Iterable[int]
+) -> tuple[dict[int, int], list[int]]:
+    """Of ids a listing did not return: those that are file versions (lists show root documents
+    only), with their root, and those Paperless really does not have (deleted, trashed)."""
+    roots: dict[int, int] = {}
+    gone: list[int] = []
+    known = {
+        version["id"]: root
+        for root, versions in Document.objects.exclude(versions=[]).values_list(
+            "paperless_id", "versions"
+        )
+        for version in versions
+        if isinstance(version, dict) and "id" in version
+    }
+    for pid in missing:
+        if pid in known:
+            roots[pid] = known[pid]
+            continue
+        if not client.has_versions:
+            gone.append(pid)
+            continue
+        try:
+            raw = client.get_document(pid, fields=["id", "root_document"])
+        except NotFound:
+            gone.append(pid)
+            continue
+        root = raw.get("root_document")
+        if isinstance(root, int) and root != pid:
+            roots[pid] = root
+        else:
+            gone.append(pid)  # listed nowhere though it answers: not visible to the token
+    return roots, gone
+
+
+def mirror_documents(
+    *,
+    client: PaperlessClient,
+    paperless_ids: Iterable[int],
+    ctx: JobContext | None = None,
+    skip: Callable[[dict[str, Any]], bool] | None = None,
+    fetch_files: bool = True,
+) -> MirrorResult:
+    """Bring these documents of the mirror up to date now, with the sync's own steps: read them
+    (``id__in``, the sync's fields), convert and write them (:meth:`SyncRun.write_page`, under
+    the mirror's write lock), remove those Paperless no longer has, then the files phase
+    (thumbnail, checksums, perceptual hashes) for them alone. A file version's id brings its
+    root document up to date instead (versions are not documents of their own here).
+
+    ``skip(raw)`` true leaves a document as it is (our own change coming back as a webhook).
+    What a webhook does for one document, and a burst does for a few hundred at once; the
+    sync's cursor is not touched, and changed documents are flagged ``needs_analysis`` as the
+    sync flags them."""
+    from dedupe_project.models import Configuration
+
+    wanted = sorted({int(pid) for pid in paperless_ids})
+    result = MirrorResult()
+    if not wanted:
+        return result
+    SyncState.record_api_version(client.api_version)
+    fields = list(DOCUMENT_FIELDS)
+    found = {raw["id"]: raw for raw in client.get_documents_by_ids(wanted, fields=fields)}
+    missing = [pid for pid in wanted if pid not in found]
+    if missing:
+        result.version_roots, result.gone = _find_roots(client, missing)
+        roots = sorted(set(result.version_roots.values()) - set(found))
+        for raw in client.get_documents_by_ids(roots, fields=fields):
+            found[raw["id"]] = raw
+        result.gone += [root for root in roots if root not in found]
+    result.documents = found
+    writes = []
+    for pid, raw in sorted(found.items()):
+        if skip is not None and skip(raw):
+            result.skipped.append(pid)
+        else:
+            writes.append(raw)
+    workers = Configuration.objects.get_solo().paperless_file_workers
+    run = SyncRun(
+        client=client,
+        ctx=ctx,
+        state=None,
+        cursor={},
+        file_workers=max(1, min(workers, 16)),
+        only_ids=[raw["id"] for raw in writes],
+    )
+    for model in (Tag, Correspondent, DocumentType, StoragePath, CustomField):
+        run.object_maps[model] = dict(model.objects.values_list("paperless_id", "pk"))
+    converted = convert_page(writes)
+    with transaction.atomic():
+        run.write_page(converted)
+        if result.gone:
+            run.bump("deleted", Document.objects.remove_gone(result.gone))
+    if result.gone:
+        thumbnails.discard(result.gone)
+    if run.cursor.pop("objects_stale", False):
+        run.sync_objects()  # a tag or correspondent new to us: its name
+    if fetch_files and writes:
+        run.sync_files()
+    result.counts = run.counts
     return result
 
 

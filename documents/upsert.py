@@ -38,6 +38,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from documents.models import Document, DocumentContent
 
+NO_VERSIONS: list[dict[str, Any]] = []  # never changed: the default of ``DocumentRow.versions``
+
 
 class DocumentRow(NamedTuple):
     """One document's column values as the sync computed them (Python values, aware datetimes)."""
@@ -68,6 +70,8 @@ class DocumentRow(NamedTuple):
     sync_error: str
     last_synced_at: datetime
     first_synced_at: datetime
+    root_paperless_id: int | None = None
+    versions: Any = NO_VERSIONS
 
 
 class Existing(NamedTuple):
@@ -82,6 +86,7 @@ class Existing(NamedTuple):
 # Columns a new row gets as '' (the files phase fills them).
 INSERT_DEFAULTS = ("thumbnail_etag", "archive_checksum")
 # Columns written when a row already exists; the rest of ``DocumentRow`` is insert-only.
+MIRROR_LOCK_KEY = 0x6465_6475_7065  # "dedupe": pg_advisory_xact_lock key of the mirror's writes
 IN_CHUNK = 900  # ids per IN (...) list: SQLite allows 999 parameters on old builds
 INSERT_ONLY = frozenset({"paperless_id", "first_synced_at"})
 # ON CONFLICT expressions that keep something of the old row ({t}: the table, {c}: the column).
@@ -270,6 +275,15 @@ class PageWriter:
             with self._pg_cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
+    def lock_mirror(self) -> None:
+        """Hold the mirror's write lock until this transaction ends, so two writers (the sync and
+        a webhook's :func:`documents.sync.mirror_documents`) never both insert one document:
+        ``existing()`` is read under the lock. PostgreSQL: a transaction-level advisory lock;
+        SQLite: the write lock is already ours since ``BEGIN IMMEDIATE``."""
+        if self.postgres:
+            with self._pg_cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MIRROR_LOCK_KEY])
+
     # --- the writes -----------------------------------------------------------------------------
 
     def existing(self, paperless_ids: list[int]) -> dict[int, Existing]:
@@ -300,12 +314,13 @@ class PageWriter:
         """Insert ``rows``, documents ``existing()`` did not find in this transaction; returns
         their primary keys by Paperless id.
 
-        A plain insert, no upsert: only the sync adds documents and one sync runs at a time (on
-        SQLite the write lock is ours since ``BEGIN IMMEDIATE``), and a row there after all fails
-        the page loudly rather than losing an update. SQLite: ``executemany`` of an INSERT (an
-        upsert clause made even rows that do not conflict twice as slow). PostgreSQL: the ids
-        are drawn from the table's sequence in one query, then the rows go by binary ``COPY``,
-        half the time of the JSON upsert (measured, 100k documents: 35 -> 15 ms a page)."""
+        A plain insert, no upsert: every writer holds ``lock_mirror()`` from before its
+        ``existing()`` to its commit (on SQLite the write lock is ours since ``BEGIN
+        IMMEDIATE``), and a row there after all fails the page loudly rather than losing an
+        update. SQLite: ``executemany`` of an INSERT (an upsert clause made even rows that do
+        not conflict twice as slow). PostgreSQL: the ids are drawn from the table's sequence in
+        one query, then the rows go by binary ``COPY``, half the time of the JSON upsert
+        (measured, 100k documents: 35 -> 15 ms a page)."""
         if not rows:
             return {}
         if not self.postgres:

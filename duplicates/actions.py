@@ -91,6 +91,11 @@ ACTION_HELP: dict[str, str] = {
     Plan.Action.TAG_DUPLICATES: "Add a tag in Paperless to every document except the primary.",
     Plan.Action.DELETE_DOCUMENT: "Move this one document to the Paperless trash.",
     Plan.Action.UNDO_DRY_RUN: "Remove the dry-run tag from the documents a dry run tagged.",
+    Plan.Action.KEEP_AS_VERSION: (
+        "Add each document except the primary to the primary as a new file version in Paperless "
+        "(labelled with where it came from), then move it to the Paperless trash once Paperless "
+        "lists the version (a dry run only tags them)."
+    ),
 }
 BULK_ACTIONS = (
     Plan.Action.MARK_REVIEWED,
@@ -98,6 +103,7 @@ BULK_ACTIONS = (
     Plan.Action.NOT_DUPLICATE,
     Plan.Action.DELETE_DUPLICATES,
     Plan.Action.TAG_DUPLICATES,
+    Plan.Action.KEEP_AS_VERSION,
 )
 FATAL_ERRORS = (Unreachable, ServerError, RateLimited, AuthenticationError, ConnectionNotConfigured)
 """Failures that are not about one document: the job stops and can be resumed."""
@@ -391,6 +397,15 @@ def create_plan(
     if plan.dry_run:
         plan.tag_paperless_id = config.dry_run_tag_id
         plan.tag_name = config.dry_run_tag_name
+    if action == Plan.Action.KEEP_AS_VERSION:
+        _require_versions()
+        if document_id is not None:
+            if group_id is None:
+                raise PlanError(
+                    "Choose the group: the document becomes a version of its primary.",
+                    code="group_required",
+                )
+            return _create_document_plan(plan, document_id=document_id, group_id=group_id)
     if action == Plan.Action.DELETE_DOCUMENT:
         return _create_document_plan(plan, document_id=document_id, group_id=group_id)
     ids = resolve_group_ids(group_ids=group_ids, select_all=select_all, filter_query=filter_query)
@@ -401,6 +416,33 @@ def create_plan(
     items = _items_for_groups(plan, ids)
     PlanItem.objects.bulk_create(items, batch_size=ITEM_BATCH)
     return plan
+
+
+def versions_available() -> str:
+    """Why this Paperless cannot keep a duplicate as a version ("" when it can), from what the
+    last sync or webhook learnt of the server."""
+    from documents.models import SyncState
+    from duplicates.versions import versions_unavailable
+
+    api_version = SyncState.objects.filter(pk=1).values_list("api_version", flat=True).first()
+    return versions_unavailable(api_version=api_version)
+
+
+def _require_versions() -> None:
+    """Keeping as a version is offered only where the server has versions (API 10); when it is
+    not known yet, ask the server."""
+    from documents.models import SyncState
+
+    reason = versions_available()
+    if reason and SyncState.objects.get_solo().api_version is None:
+        try:
+            with get_client() as client:
+                SyncState.record_api_version(client.api_version)
+        except (PaperlessError, ConnectionNotConfigured) as error:
+            raise PlanError(f"Paperless could not be asked: {error}", code="paperless") from error
+        reason = versions_available()
+    if reason:
+        raise PlanError(reason, code="versions_unsupported")
 
 
 def _create_document_plan(plan: Plan, *, document_id: int | None, group_id: int | None) -> Plan:
@@ -681,6 +723,11 @@ def finish_own_change(change: OwnChange, *, modified: datetime | None) -> None:
     change.save(update_fields=["modified", "expires_at"])
 
 
+def refresh_mirror(raw: dict[str, Any]) -> None:
+    """Keep the mirror's ``modified`` and tags current after a change of ours."""
+    _refresh_mirror(raw)
+
+
 def _refresh_mirror(raw: dict[str, Any]) -> None:
     """Our change bumped ``modified`` (and tags, the ASN, notes, custom fields): keep the mirror
     current so the next review's snapshot is not mistaken for a change made by someone else.
@@ -731,7 +778,14 @@ def execute_plan(*, plan_id: int, ctx: JobContext | None = None) -> dict[str, An
     try:
         if plan.touches_paperless:
             with get_client() as client:
-                _Executor(plan=plan, client=client, ctx=ctx).run()
+                executor = _Executor(plan=plan, client=client, ctx=ctx)
+                try:
+                    executor.run()
+                finally:
+                    try:
+                        executor.refresh_kept()
+                    except Exception:  # the plan's own outcome matters more; the sync catches up
+                        logger.warning("kept documents not refreshed", exc_info=True)
         else:
             _Executor(plan=plan, client=None, ctx=ctx).run()
     except JobCancelled:
@@ -760,6 +814,7 @@ class _Executor:
         self.user = plan.confirmed_by
         self.kept_problem: dict[int, str | None] = {}
         self.kept_documents: dict[int, dict[str, Any]] = {}
+        self.versioned: set[int] = set()  # kept documents that received a version
 
     # -- the loop --
 
@@ -849,6 +904,8 @@ class _Executor:
             self.group_action(item)
         elif action == Plan.Action.UNDO_DRY_RUN:
             self.untag(item)
+        elif action == Plan.Action.KEEP_AS_VERSION and not self.plan.dry_run:
+            self.keep_as_version(item)
         elif action in Plan.DELETING_ACTIONS and not self.plan.dry_run:
             self.delete(item)
         else:
@@ -1030,6 +1087,96 @@ class _Executor:
             group.save(update_fields=["member_count"])
             if left <= 1 and group.status != DuplicateGroup.Status.NOT_DUPLICATE:
                 group.set_status(DuplicateGroup.Status.RESOLVED, user=self.user)
+
+    # -- keeping as a version of the kept document (Paperless 3) --
+
+    def keep_as_version(self, item: PlanItem) -> None:
+        """The duplicate's file becomes a version of the kept document, then the duplicate goes
+        to the trash, checkpointed at each step: re-checked (like a deletion), version sent (the
+        task id kept), version listed, DELETE sent. A job killed after sending the version looks
+        for it (by the file's checksum) instead of sending it again."""
+        from duplicates import versions
+
+        assert self.client is not None
+        if item.stage in (PlanItem.Stage.NEW, PlanItem.Stage.CHECKED):
+            self._check_group(item)
+            self._never_a_primary(item)
+            kept = self._check_kept(item)
+            if kept is None:
+                raise Skip("There is no kept document to add it to.")
+            if "versions" not in kept or not self.client.has_versions:
+                raise Skip(versions.versions_unavailable(api_version=self.client.api_version))
+            raw = self._recheck(item)
+            checksum = raw["_original_checksum"] or item.original_checksum
+            if not checksum:
+                raise Skip("Paperless gave no checksum for its file: the version could not be "
+                           "verified, so nothing was changed.")  # fmt: skip
+            item.data["seen_modified"] = (
+                raw["modified"].isoformat() if raw.get("modified") else None
+            )
+            item.data["version_checksum"] = checksum
+            self._save_stage(item, PlanItem.Stage.CHECKED)
+            if self.plan.merge_metadata:
+                self.merge(item, raw=raw)
+            label = versions.version_label(paperless_id=item.paperless_id, title=item.title)
+            item.data["version_label"] = label
+            self._save_stage(item, PlanItem.Stage.VERSIONING)  # before sending: never twice
+            task_id = versions.send_version(
+                self.client,
+                duplicate_id=item.paperless_id,
+                kept_id=item.kept_paperless_id,
+                label=label,
+            )
+            item.data["version_task"] = task_id
+            item.save(update_fields=["data"])
+        if item.stage == PlanItem.Stage.VERSIONING:
+            try:
+                version = versions.wait_for_version(
+                    self.client,
+                    kept_id=item.kept_paperless_id,
+                    checksum=item.data["version_checksum"],
+                    task_id=item.data.get("version_task"),
+                    check_cancelled=self.ctx.check_cancelled if self.ctx else lambda: None,
+                )
+            except NotFound:
+                raise Skip(
+                    f"The kept document #{item.kept_paperless_id} is gone from Paperless: the "
+                    "duplicate was not deleted."
+                ) from None
+            item.data["version_id"] = version["id"]
+            self._save_stage(item, PlanItem.Stage.ACTING)
+            self.client.delete_document(item.paperless_id)
+        else:  # killed after the DELETE was sent (stage ACTING): did it land?
+            try:
+                self.client.get_document(item.paperless_id)
+            except NotFound:
+                if not any(d["id"] == item.paperless_id for d in self.client.iter_trash()):
+                    raise Skip("It is gone from Paperless, and not in the trash.") from None
+            else:
+                self.client.delete_document(item.paperless_id)
+        with transaction.atomic():
+            self._audit(
+                item,
+                AuditEntry.Action.VERSIONED,
+                trash=True,
+                version_id=item.data.get("version_id"),
+                version_label=item.data.get("version_label"),
+                task=item.data.get("version_task"),
+            )
+            self._leave_mirror(item)
+            self._close(item, status=PlanItem.Status.DONE)
+        self.versioned.add(item.kept_paperless_id)
+
+    def refresh_kept(self) -> None:
+        """The kept documents now have new versions (and may show a newer file's text): bring
+        them up to date in the mirror and have them analysed."""
+        if not self.versioned or self.client is None:
+            return
+        from documents.sync import mirror_documents
+        from duplicates.analysis import request_analysis
+
+        mirror_documents(client=self.client, paperless_ids=sorted(self.versioned))
+        request_analysis()
 
     # -- merging metadata into the kept document --
 

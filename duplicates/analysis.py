@@ -50,6 +50,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Count, Max
+from django.dispatch import Signal
 from django.utils import timezone
 
 from dedupe_project.models import Configuration
@@ -235,8 +236,34 @@ def store_sketches(sketches: Iterable[tuple[int, bytes]], *, config: EngineConfi
 
 
 def upsert_edges(edges: Sequence[PairScore], *, run_id: int | None) -> int:
-    """Insert or replace edges (by pair); edges of documents deleted meanwhile are skipped."""
-    return AnalysisWriter().edges(edges, run_id=run_id, now=timezone.now())
+    """Insert or replace edges (by pair); edges of documents deleted meanwhile are skipped, and
+    so are pairs of versions of one document (:func:`without_version_pairs`)."""
+    return AnalysisWriter().edges(without_version_pairs(edges), run_id=run_id, now=timezone.now())
+
+
+def without_version_pairs(edges: Sequence[PairScore]) -> Sequence[PairScore]:
+    """``edges`` less the pairs of two files of one Paperless document (a root and its versions,
+    rows with ``root_paperless_id`` set): versions are never proposed as duplicates of each
+    other. One indexed query when the mirror has no versions (the usual case)."""
+    if not edges:
+        return edges
+    roots = dict(
+        Document.objects.filter(root_paperless_id__isnull=False).values_list(
+            "pk", "root_paperless_id"
+        )
+    )
+    if not roots:
+        return edges
+    family = dict(roots)
+    for pk, paperless_id in Document.objects.filter(
+        paperless_id__in=set(roots.values())
+    ).values_list("pk", "paperless_id"):
+        family[pk] = paperless_id
+    return [
+        edge
+        for edge in edges
+        if family.get(edge.a) is None or family.get(edge.a) != family.get(edge.b)
+    ]
 
 
 def mark_analysed(ids: Sequence[int], *, started: datetime) -> None:
@@ -485,6 +512,12 @@ def incremental_analysis(
     return counts
 
 
+analysis_finished = Signal()
+"""Sent after every analysis that finished, with ``started`` (when it read which documents to
+compare: every document mirrored before then was compared) and ``counts``. Receivers' errors are
+logged, never the analysis's (the webhooks mark their deliveries analysed on it)."""
+
+
 def run_analysis(
     *,
     full: bool = False,
@@ -494,8 +527,19 @@ def run_analysis(
 ) -> dict[str, Any]:
     """One analysis (see the module docstring); returns its counts. Runs with the start-up heap
     frozen from the cyclic garbage collector (``processing.heap``)."""
+    started = timezone.now()
     with frozen_heap():
-        return _run_analysis(full=full, ctx=ctx, workers=workers, **tuning)
+        counts = _run_analysis(full=full, ctx=ctx, workers=workers, **tuning)
+    for receiver, outcome in analysis_finished.send_robust(
+        sender=run_analysis, started=started, counts=counts
+    ):
+        if isinstance(outcome, Exception):
+            logger.error(
+                "analysis_finished receiver failed",
+                exc_info=outcome,
+                extra={"receiver": getattr(receiver, "__qualname__", str(receiver))},
+            )
+    return counts
 
 
 def _run_analysis(
@@ -595,23 +639,53 @@ def start_analysis(*, full: bool = False, user: Any = None) -> Job:
         return jobs.enqueue(kind=ANALYSIS, params={"full": bool(full)}, user=user)
 
 
+def request_analysis() -> Job:
+    """An analysis that will compare what changed until now: the queued one if there is one (it
+    has not looked at the documents yet), else a new incremental one, queued behind a running
+    one (which may have looked before the change) if need be. A burst of changes makes one."""
+    from processing import jobs
+
+    Job.objects.mark_stale()
+    with transaction.atomic():
+        queued = Job.objects.filter(kind=ANALYSIS, status=Job.Status.QUEUED).order_by("pk").first()
+        if queued is not None:
+            return queued
+        return jobs.enqueue(kind=ANALYSIS, params={"full": False})
+
+
 def analysis_after_sync(*, counts: dict[str, Any]) -> Job | None:
-    """Queue an incremental analysis when a sync changed documents (none when one is queued or
-    running already: it will see the changes)."""
+    """Queue an incremental analysis when a sync changed documents (:func:`request_analysis`:
+    one queued already will see the changes)."""
     if not any(counts.get(name) for name in ("created", "updated", "deleted")):
         return None
-    try:
-        return start_analysis(full=False)
-    except AnalysisAlreadyRunning:
-        return None
+    return request_analysis()
+
+
+WAIT_POLL_SECONDS = 0.25
+
+
+def _wait_for_older_analysis(ctx: JobContext) -> None:
+    """Wait while an analysis queued before this one runs (one runs at a time; this one was
+    queued to see what changed since that one looked). Only older ones are waited for, so two
+    never wait for each other; a dead one is waited for until it is noticed as stale."""
+    while True:
+        other = (
+            Job.objects.filter(kind=ANALYSIS, status=Job.Status.RUNNING, pk__lt=ctx.job.pk)
+            .order_by("pk")
+            .first()
+        )
+        if other is None:
+            return
+        ctx.progress(done=0, total=None, message=f"Waiting for analysis #{other.pk} to finish")
+        ctx.check_cancelled()
+        time.sleep(WAIT_POLL_SECONDS)
+        Job.objects.mark_stale()
 
 
 @job_kind(ANALYSIS, queue="analysis")
 def analysis_job(ctx: JobContext) -> dict[str, Any]:
     """Run (or resume) an analysis; ``params``: ``full`` (bool), ``workers`` (int, optional)."""
-    other = running_analysis(exclude_job_id=ctx.job.pk)
-    if other is not None and other.status == Job.Status.RUNNING:
-        raise AnalysisAlreadyRunning(other)
+    _wait_for_older_analysis(ctx)
     workers = ctx.params.get("workers")
     return run_analysis(
         full=bool(ctx.params.get("full")),

@@ -12,20 +12,22 @@ from (422 ``invalid_cursor`` otherwise).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.http import Http404, HttpRequest, StreamingHttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import create_model
 
 from dedupe_project.access import READ, RUN_JOBS, access
-from dedupe_project.api import ApiError, ErrorOut
+from dedupe_project.api import ApiError, ErrorOut, Id, InputSchema, QuerySchema
 from dedupe_project.models import Configuration
 from duplicates.analysis import AnalysisAlreadyRunning, start_analysis
 from duplicates.engine import FACTORS
 from duplicates.export import CONTENT_TYPES, FORMATS, stream_chunks
 from duplicates.filters import (
+    MAX_ID,
     MAX_PAGE_SIZE,
+    SORTS,
     CursorError,
     GroupRow,
     check_scoring,
@@ -33,8 +35,8 @@ from duplicates.filters import (
     parse_group_filters,
     select_groups,
 )
-from duplicates.models import PairEdge
-from duplicates.stats import dashboard_stats
+from duplicates.models import DuplicateGroup, PairEdge
+from duplicates.stats import cached_dashboard_stats
 from processing.api import JobOut
 
 analysis_router = Router()
@@ -42,7 +44,7 @@ groups_router = Router()
 stats_router = Router()
 
 
-class AnalysisIn(Schema):
+class AnalysisIn(InputSchema):
     full: bool = False
 
 
@@ -130,29 +132,48 @@ class StatsOut(Schema):
 
 
 _FACTOR_LIST = ", ".join(FACTORS)
+StatusName = Literal[("open", *DuplicateGroup.Status.values)]  # type: ignore[valid-type]
+FactorName = Literal[tuple(FACTORS)]  # type: ignore[valid-type]
+SortName = Literal[tuple(p + s for s in SORTS for p in ("", "-"))]  # type: ignore[valid-type]
+FilterId = Annotated[int, Field(ge=1, le=MAX_ID)]
+# What parse_size reads, in ASCII only so every regex engine agrees (empty: no bound).
+SIZE_PATTERN = r"^( *[0-9]+(\.[0-9]+)? *[kKmMgGtT]?[iI]?[bB]? *)?$"
 GroupQuery = create_model(
     "GroupQuery",
-    __base__=Schema,
+    __base__=QuerySchema,
     status=(
-        list[str] | None,
+        list[StatusName] | None,
         Field(None, description="new, reviewed, resolved, not_duplicate or open; repeatable."),
     ),
     confidence_min=(float | None, Field(None, ge=0, le=1)),
     confidence_max=(float | None, Field(None, ge=0, le=1)),
-    tag=(int | None, Field(None, description="Local tag id (see /api/documents).")),
-    correspondent=(int | None, Field(None, description="Local correspondent id.")),
-    document_type=(int | None, Field(None, description="Local document type id.")),
-    size_min=(str | None, Field(None, description="A member's size: bytes or '200 KB'.")),
-    size_max=(str | None, Field(None, description="A member's size: bytes or '5 MB'.")),
+    tag=(FilterId | None, Field(None, description="Local tag id (see /api/documents).")),
+    correspondent=(FilterId | None, Field(None, description="Local correspondent id.")),
+    document_type=(FilterId | None, Field(None, description="Local document type id.")),
+    size_min=(
+        str | None,
+        Field(
+            None,
+            pattern=SIZE_PATTERN,
+            description="A member's size: bytes or '200 KB' (1 KB = 1024 bytes).",
+        ),
+    ),
+    size_max=(
+        str | None,
+        Field(None, pattern=SIZE_PATTERN, description="A member's size: bytes or '5 MB'."),
+    ),
     created_from=(date | None, Field(None, description="A member's created date.")),
     created_to=(date | None, Field(None)),
     off=(
-        list[str] | None,
+        list[FactorName] | None,
         Field(None, description=f"Switch factors off for this request: {_FACTOR_LIST}."),
     ),
-    on=(list[str] | None, Field(None, description="Switch factors that are off in settings on.")),
+    on=(
+        list[FactorName] | None,
+        Field(None, description="Switch factors that are off in settings on."),
+    ),
     sort=(
-        str,
+        SortName,
         Field("-confidence", description="confidence, members, size or date; '-' descending."),
     ),
     cursor=(str | None, Field(None, description="`next_cursor` of the previous answer.")),
@@ -168,8 +189,10 @@ GroupQuery = create_model(
 
 
 def _invalid(errors: dict[str, list[str]]) -> ApiError:
+    """Each filter has its schema's type and range; these are the rules beyond it (a lower bound
+    above the upper one, a factor both off and on, no content factor left on)."""
     return ApiError(
-        status=422, code="validation_error", detail="Some filters are not valid.",
+        status=422, code="invalid_filters", detail="These filters cannot be used together.",
         field_errors=errors,
     )  # fmt: skip
 
@@ -247,17 +270,23 @@ def list_groups(request: HttpRequest, query: Query[GroupQuery]) -> Any:  # type:
 
 
 @groups_router.get(
-    "/export", response={200: None, 422: ErrorOut}, summary="Every group as JSON or CSV"
+    "/export",
+    response={200: None, 422: ErrorOut},
+    summary="Every group as JSON or CSV",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The groups (an attachment)",
+                "content": {
+                    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            }
+        }
+    },
 )
 @access(READ)
-def export(request: HttpRequest, format: str = "json") -> Any:
-    if format not in FORMATS:
-        raise ApiError(
-            status=422,
-            code="validation_error",
-            detail="Unknown export format.",
-            field_errors={"format": [f"One of {', '.join(FORMATS)}."]},
-        )
+def export(request: HttpRequest, format: Literal[FORMATS] = "json") -> Any:  # type: ignore[valid-type]
     return export_response(format=format)
 
 
@@ -265,7 +294,7 @@ def export(request: HttpRequest, format: str = "json") -> Any:
     "/{int:group_id}", response={200: GroupDetailOut, 404: ErrorOut}, summary="One group"
 )
 @access(READ)
-def group_detail(request: HttpRequest, group_id: int) -> Any:
+def group_detail(request: HttpRequest, group_id: Id) -> Any:
     """Members with names, tags and their pair with the primary, and every stored pair between
     the members (at most 500)."""
     scoring = Configuration.objects.get_solo().scoring_config()
@@ -298,7 +327,7 @@ def group_detail(request: HttpRequest, group_id: int) -> Any:
 @stats_router.get("", response=StatsOut, summary="The dashboard's figures")
 @access(READ)
 def stats(request: HttpRequest) -> Any:
-    data = dashboard_stats()
+    data = cached_dashboard_stats()
     job = data.pop("last_analysis_job")
     data["last_analysis_job_id"] = job.pk if job else None
     data["last_analysis_job_status"] = job.status if job else None

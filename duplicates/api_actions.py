@@ -3,27 +3,30 @@ as the pages (``duplicates/actions.py``). A plan is made first and returned as i
 documents, what happens to each, the counts); nothing runs until ``POST /api/plans/{id}/confirm``,
 which answers 202 with the job and refuses a second confirmation (409)."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: ``@paginate`` makes django-ninja read the annotations
+# of the views below in its own module, where our names are unknown.
 from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from dedupe_project.access import CONFIRM, PLAN, READ, UNDO, access
-from dedupe_project.api import ApiError, ErrorOut
+from dedupe_project.api import ApiError, ErrorOut, Id, InputSchema, Pagination
 from duplicates import actions
 from duplicates.models import AuditEntry, Plan, PlanItem
 from processing.api import JobOut
+
+PlanStatusName = Literal[("", *Plan.Status.values)]
+AuditActionName = Literal[("", *AuditEntry.Action.values)]
 
 plans_router = Router()
 audit_router = Router()
 
 
-class PlanIn(Schema):
+class PlanIn(InputSchema):
     action: Literal[
         "mark_reviewed",
         "resolve",
@@ -31,18 +34,19 @@ class PlanIn(Schema):
         "delete_duplicates",
         "tag_duplicates",
         "delete_document",
+        "keep_as_version",
     ]
-    groups: list[int] = []
+    groups: list[Id] = Field([], max_length=10_000)
     all_matching: bool = False
     filter: str = ""
-    document: int | None = None
-    group: int | None = None
-    tag: int | None = None
+    document: Id | None = None
+    group: Id | None = None
+    tag: Id | None = None
     dry_run: bool = False
     merge_metadata: bool = True
 
 
-class ConfirmIn(Schema):
+class ConfirmIn(InputSchema):
     dry_run: bool = False
     merge_metadata: bool | None = None
     accept_kept_has_less: bool = Field(
@@ -185,7 +189,7 @@ def create(request: HttpRequest, payload: PlanIn) -> Status:
     except FilterError as exc:
         raise ApiError(
             status=422,
-            code="validation_error",
+            code="invalid_filter",
             detail="The filter has invalid fields.",
             field_errors=exc.field_errors,
         ) from exc
@@ -195,9 +199,11 @@ def create(request: HttpRequest, payload: PlanIn) -> Status:
 
 
 @plans_router.get("", response=list[PlanSummaryOut], summary="Confirmed plans, newest first")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @access(READ)
-def list_plans(request: HttpRequest, dry_run: bool | None = None, status: str = "") -> Any:
+def list_plans(
+    request: HttpRequest, dry_run: bool | None = None, status: PlanStatusName = ""
+) -> Any:
     queryset = Plan.objects.history().select_related("confirmed_by")
     if dry_run is not None:
         queryset = queryset.filter(dry_run=dry_run)
@@ -208,7 +214,7 @@ def list_plans(request: HttpRequest, dry_run: bool | None = None, status: str = 
 
 @plans_router.get("/{plan_id}", response={200: PlanOut, 404: ErrorOut}, summary="One plan")
 @access(READ)
-def get_plan(request: HttpRequest, plan_id: int) -> Plan:
+def get_plan(request: HttpRequest, plan_id: Id) -> Plan:
     return get_object_or_404(Plan, pk=plan_id)
 
 
@@ -218,7 +224,7 @@ def get_plan(request: HttpRequest, plan_id: int) -> Plan:
     summary="Confirm a plan: it runs once, as a job",
 )
 @access(CONFIRM)
-def confirm(request: HttpRequest, plan_id: int, payload: ConfirmIn | None = None) -> Status:
+def confirm(request: HttpRequest, plan_id: Id, payload: ConfirmIn | None = None) -> Status:
     """``dry_run`` can only make it safer (tag instead of delete); 409 if already confirmed."""
     plan = get_object_or_404(Plan, pk=plan_id)
     payload = payload or ConfirmIn()
@@ -242,7 +248,7 @@ def confirm(request: HttpRequest, plan_id: int, payload: ConfirmIn | None = None
     summary="Make the plan that undoes a dry run (removes its tag); confirm it to run",
 )
 @access(UNDO)
-def undo(request: HttpRequest, plan_id: int) -> Status:
+def undo(request: HttpRequest, plan_id: Id) -> Status:
     plan = get_object_or_404(Plan, pk=plan_id)
     try:
         undo_plan = actions.create_undo_plan(plan=plan, user=request.user)
@@ -252,22 +258,15 @@ def undo(request: HttpRequest, plan_id: int) -> Status:
 
 
 @audit_router.get("", response=list[AuditOut], summary="Every change made in Paperless")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @access(READ)
 def audit_list(
     request: HttpRequest,
-    action: str = "",
+    action: AuditActionName = "",
     q: str = "",
     dry_run: bool | None = None,
     user: str = "",
-    plan: int | None = None,
+    plan: Id | None = None,
 ) -> Any:
     """Newest first. ``q`` matches a title, a Paperless id, a group id or a checksum."""
-    if action and action not in AuditEntry.Action.values:
-        raise ApiError(
-            status=422,
-            code="validation_error",
-            detail="Unknown audit action.",
-            field_errors={"action": [f"Use one of {', '.join(AuditEntry.Action.values)}."]},
-        )
     return actions.audit_entries(action=action, q=q, dry_run=dry_run, user=user, plan=plan)

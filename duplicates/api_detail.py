@@ -7,13 +7,13 @@ stands; errors have the common shape (``dedupe_project.api.ApiError``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
 from dedupe_project.access import READ, REVIEW, access
-from dedupe_project.api import ApiError, ErrorOut
+from dedupe_project.api import ApiError, ErrorOut, Id, InputSchema
 from duplicates import review
 from duplicates.models import DuplicateGroup
 
@@ -22,7 +22,7 @@ router = Router()
 ERRORS = {404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
-class MemberOut(Schema):
+class GroupStateMemberOut(Schema):
     paperless_id: int
     title: str
     is_primary: bool
@@ -37,11 +37,11 @@ class GroupStateOut(Schema):
     primary_chosen: bool
     kept_because: str
     kept_has_less: list[str]
-    members: list[MemberOut]
+    members: list[GroupStateMemberOut]
     removed: list[int]
 
 
-class FactorOut(Schema):
+class ComparedFactorOut(Schema):
     name: str
     label: str
     value: float | None
@@ -52,12 +52,12 @@ class FactorOut(Schema):
     )
 
 
-class PairOut(Schema):
+class ComparedPairOut(Schema):
     a: int
     b: int
     confidence: float | None
     not_duplicate: bool
-    factors: list[FactorOut]
+    factors: list[ComparedFactorOut]
 
 
 class IdentifierOut(Schema):
@@ -83,22 +83,22 @@ class IdentifiersOut(Schema):
 
 class CompareOut(Schema):
     group: GroupStateOut
-    pairs: list[PairOut]
+    pairs: list[ComparedPairOut]
     pairs_truncated: bool
     identifiers: list[IdentifiersOut]
 
 
-class PrimaryIn(Schema):
-    document_id: int
+class PrimaryIn(InputSchema):
+    document_id: Id
 
 
-class PairIn(Schema):
-    a: int
-    b: int
+class PairIn(InputSchema):
+    a: Id
+    b: Id
 
 
-class StatusIn(Schema):
-    status: str
+class StatusIn(InputSchema):
+    status: Literal[tuple(DuplicateGroup.Status.values)]  # type: ignore[valid-type]
 
 
 def _group(group_id: int) -> DuplicateGroup:
@@ -159,7 +159,7 @@ def _identifiers(paperless_id: int, report: review.IdentifierReport) -> dict[str
 
 @router.get("/{int:group_id}/compare", response={200: CompareOut, 404: ErrorOut})
 @access(READ)
-def compare(request: HttpRequest, group_id: int) -> dict[str, Any]:
+def compare(request: HttpRequest, group_id: Id) -> dict[str, Any]:
     """Every pair's stored factors (labelled; the primary's pairs first, at most
     ``MAX_PAIRS``), and each member's dates, amounts and numbers against the primary's: shared,
     only on one side, and the engine's verdict."""
@@ -195,7 +195,7 @@ def compare(request: HttpRequest, group_id: int) -> dict[str, Any]:
 
 @router.post("/{int:group_id}/primary", response={200: GroupStateOut, **ERRORS})
 @access(REVIEW)
-def set_primary(request: HttpRequest, group_id: int, payload: PrimaryIn) -> dict[str, Any]:
+def set_primary(request: HttpRequest, group_id: Id, payload: PrimaryIn) -> dict[str, Any]:
     """Make a member (by Paperless id) the primary, the document kept; re-analysis keeps it."""
     try:
         review.choose_primary(_group(group_id), paperless_id=payload.document_id, user=request.user)
@@ -208,7 +208,7 @@ def set_primary(request: HttpRequest, group_id: int, payload: PrimaryIn) -> dict
     "/{int:group_id}/members/{int:document_id}/remove", response={200: GroupStateOut, **ERRORS}
 )
 @access(REVIEW)
-def remove_member(request: HttpRequest, group_id: int, document_id: int) -> dict[str, Any]:
+def remove_member(request: HttpRequest, group_id: Id, document_id: Id) -> dict[str, Any]:
     """Take a document (Paperless id) out of the group; no analysis puts it back with these."""
     try:
         review.remove_member(_group(group_id), paperless_id=document_id, user=request.user)
@@ -234,7 +234,7 @@ def put_back(request: HttpRequest, group_id: int, document_id: int) -> dict[str,
 
 @router.post("/{int:group_id}/not-duplicate", response={200: GroupStateOut, **ERRORS})
 @access(REVIEW)
-def group_not_duplicate(request: HttpRequest, group_id: int) -> dict[str, Any]:
+def group_not_duplicate(request: HttpRequest, group_id: Id) -> dict[str, Any]:
     """Every pair of the group is "not duplicates"; the group is kept closed as the record."""
     review.set_status(
         _group(group_id), status=DuplicateGroup.Status.NOT_DUPLICATE, user=request.user
@@ -244,10 +244,9 @@ def group_not_duplicate(request: HttpRequest, group_id: int) -> dict[str, Any]:
 
 @router.post("/{int:group_id}/pairs/not-duplicate", response={200: GroupStateOut, **ERRORS})
 @access(REVIEW)
-def pair_not_duplicate(request: HttpRequest, group_id: int, payload: PairIn) -> dict[str, Any]:
-    """Two members (Paperless ids ``a`` and ``b``) are not duplicates, at once: a group of only
-    these two is closed; in a larger one the member the decision separates from the primary
-    leaves it (no plan deletes it as a duplicate of the kept document)."""
+def pair_not_duplicate(request: HttpRequest, group_id: Id, payload: PairIn) -> dict[str, Any]:
+    """Two members (Paperless ids ``a`` and ``b``) are not duplicates. A group of only these two
+    is closed; a larger one is split by the next analysis."""
     try:
         review.mark_pair_not_duplicate(
             _group(group_id), a=payload.a, b=payload.b, user=request.user
@@ -257,7 +256,7 @@ def pair_not_duplicate(request: HttpRequest, group_id: int, payload: PairIn) -> 
     except ValueError as exc:
         raise ApiError(
             status=422,
-            code="validation_error",
+            code="same_document",
             detail=str(exc),
             field_errors={"b": ["Must differ from a."]},
         ) from exc
@@ -266,16 +265,8 @@ def pair_not_duplicate(request: HttpRequest, group_id: int, payload: PairIn) -> 
 
 @router.post("/{int:group_id}/status", response={200: GroupStateOut, **ERRORS})
 @access(REVIEW)
-def set_status(request: HttpRequest, group_id: int, payload: StatusIn) -> dict[str, Any]:
+def set_status(request: HttpRequest, group_id: Id, payload: StatusIn) -> dict[str, Any]:
     """``new``, ``reviewed``, ``resolved`` or ``not_duplicate`` (which records every pair;
     leaving it takes those pair decisions back)."""
-    group = _group(group_id)
-    if payload.status not in DuplicateGroup.Status.values:
-        raise ApiError(
-            status=422,
-            code="validation_error",
-            detail="Unknown status.",
-            field_errors={"status": [f"One of {', '.join(DuplicateGroup.Status.values)}."]},
-        )
-    review.set_status(group, status=payload.status, user=request.user)
+    review.set_status(_group(group_id), status=payload.status, user=request.user)
     return group_state(_group(group_id))

@@ -53,6 +53,13 @@ def back_to_list(request: HttpRequest, params: QueryDict) -> str:
     return f"{url}?{urlencode(filters)}" if filters else url
 
 
+def versions_available() -> str:
+    """Why "keep as a version" is not offered here ("" when it is)."""
+    from duplicates.actions import versions_available as reason
+
+    return reason()
+
+
 def plan_create_url() -> str | None:
     """The safe-deletion plan page of the actions work, if it is installed (by URL name)."""
     for name in ("duplicates:plan-create", "plan-create"):
@@ -152,6 +159,7 @@ def detail_context(
         "detail_query": urlencode(query),
         "paperless_url": paperless_base_url(),
         "plan_create_url": plan_create_url(),
+        "versions_unavailable": versions_available(),
         "kept": review.kept_explanation(group),
         "confirm_remove": None,
     }

@@ -3,7 +3,8 @@ these.
 
 Per group: id, confidence, status, and every (not removed) member with its Paperless id, title,
 primary flag, confidence to the primary and the factor scores of its pair with the primary (the
-primary itself has none). CSV has one row per member, the factors as columns.
+primary itself has none). CSV has one row per member, the factors as ``factor_<name>`` columns;
+text a spreadsheet would run as a formula is escaped.
 """
 
 from __future__ import annotations
@@ -29,9 +30,21 @@ CSV_COLUMNS = [
     "title",
     "primary",
     "confidence",
-    *FACTORS,
+    # Prefixed: the "title" factor would otherwise share its column name with the title.
+    *(f"factor_{name}" for name in FACTORS),
 ]
 GROUP_CHUNK = 500
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection: a document
+# titled "=HYPERLINK(...)" would run when the export is opened). Such text cells get a leading
+# apostrophe, which spreadsheets show as plain text (OWASP's advice).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """``value`` as a CSV cell no spreadsheet runs as a formula (numbers are left as they are)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _edge_factors(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], dict[str, Any]]:
@@ -108,7 +121,7 @@ def csv_rows(queryset: Any = None) -> Iterator[list[Any]]:
                 group["confidence"],
                 group["status"],
                 member["paperless_id"],
-                member["title"],
+                spreadsheet_safe(member["title"]),
                 int(member["primary"]),
                 "" if member["confidence"] is None else member["confidence"],
                 *("" if factors.get(name) is None else factors[name] for name in FACTORS),

@@ -397,6 +397,10 @@ class Plan(models.Model):
         TAG_DUPLICATES = "tag_duplicates", "Tag the non-primary documents"
         DELETE_DOCUMENT = "delete_document", "Delete one document"
         UNDO_DRY_RUN = "undo_dry_run", "Undo a dry run (remove the tag)"
+        KEEP_AS_VERSION = (
+            "keep_as_version",
+            "Keep the non-primary documents as versions of the primary",
+        )
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Awaiting confirmation"
@@ -407,7 +411,9 @@ class Plan(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     GROUP_ACTIONS = (Action.MARK_REVIEWED, Action.RESOLVE, Action.NOT_DUPLICATE)
-    DELETING_ACTIONS = (Action.DELETE_DUPLICATES, Action.DELETE_DOCUMENT)
+    DELETING_ACTIONS = (Action.DELETE_DUPLICATES, Action.DELETE_DOCUMENT, Action.KEEP_AS_VERSION)
+    """Actions that move documents to the trash (keeping as a version first moves the file into
+    the kept document); a dry run only tags instead."""
     TAGGING_ACTIONS = (Action.TAG_DUPLICATES,)
 
     action = models.CharField(max_length=32, choices=Action.choices)
@@ -499,6 +505,7 @@ class PlanItem(models.Model):
     class Stage(models.TextChoices):
         NEW = "", "Not started"
         CHECKED = "checked", "Re-checked against Paperless"
+        VERSIONING = "versioning", "Sent to Paperless as a new version of the kept document"
         ACTING = "acting", "Change sent to Paperless"
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="items")
@@ -567,6 +574,7 @@ class AuditEntry(models.Model):
         TAGGED = "tagged", "Tagged"
         UNTAGGED = "untagged", "Dry-run tag removed"
         MERGED = "merged", "Received metadata from a deleted duplicate"
+        VERSIONED = "versioned", "Kept as a version of the kept document, then moved to the trash"
         AI_APPLIED = "ai_applied", "AI suggestions applied"
         AI_REVERTED = "ai_reverted", "AI suggestions reverted"
 

@@ -4,10 +4,13 @@ analysis, and a histogram of the open groups' confidence."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Exists, F, FloatField, OuterRef, Sum, Value
 from django.db.models.functions import Coalesce, Floor, Least
 
@@ -105,6 +108,42 @@ def dashboard_stats() -> dict[str, Any]:
         "last_analysis_job": last_job,
         "histogram": confidence_histogram(),
     }
+
+
+STATS_CACHE_KEY = "dashboard-stats"
+SHARED_FIGURES = ("duplicates", "webhooks")
+"""The sets of dashboard figures kept in the cache; :func:`forget_dashboard_stats` forgets all."""
+
+
+def shared_figures(name: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``compute()``, kept for ``DEDUPE_STATS_CACHE_SECONDS`` (default 10) in the cache (Redis
+    in production, so every web process shares it) under ``name`` (one of
+    :data:`SHARED_FIGURES`). The dashboard's aggregates (over the groups, members and
+    documents, and over the webhook deliveries) were a third of its time, recomputed for every
+    visitor and every poll. Whatever a person changes through a request, and every job that
+    ends, forgets them at once (:func:`forget_dashboard_stats`); only what runs meanwhile (a
+    sync's growing counts, webhook deliveries before their job ends) can lag, by at most those
+    seconds."""
+    if name not in SHARED_FIGURES:
+        raise ValueError(f"{name!r} is not in SHARED_FIGURES, so nothing would forget it")
+    seconds = settings.STATS_CACHE_SECONDS
+    if seconds <= 0:
+        return compute()
+    key = f"{STATS_CACHE_KEY}:{name}"
+    data = cache.get(key)
+    if data is None:
+        data = compute()
+        cache.set(key, data, seconds)
+    return dict(data)
+
+
+def cached_dashboard_stats() -> dict[str, Any]:
+    """:func:`dashboard_stats`, shared a while (:func:`shared_figures`)."""
+    return shared_figures("duplicates", dashboard_stats)
+
+
+def forget_dashboard_stats() -> None:
+    cache.delete_many([f"{STATS_CACHE_KEY}:{name}" for name in SHARED_FIGURES])
 
 
 def isoformat(value: datetime | None) -> str | None:

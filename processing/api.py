@@ -1,21 +1,25 @@
-"""``/api/jobs``: the processing history, one job, and starting / resuming / cancelling jobs."""
+"""``/api/jobs``: the processing history, one job, and starting / resuming / cancelling jobs.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: ``@paginate`` makes django-ninja read the
+annotations in its own module, where our names are unknown."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from dedupe_project.access import READ, RUN_JOBS, access
-from dedupe_project.api import ApiError, ErrorOut
+from dedupe_project.api import ApiError, ErrorOut, Id, Pagination
 from processing import jobs
 from processing.models import Job
 
 router = Router()
+
+JobKindName = Literal[tuple(Job.Kind.values)]
+JobStatusName = Literal[tuple(Job.Status.values)]
 
 
 class JobOut(Schema):
@@ -48,9 +52,11 @@ class JobOut(Schema):
 
 
 @router.get("", response=list[JobOut], summary="Processing history, newest first")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @access(READ)
-def list_jobs(request: HttpRequest, kind: str | None = None, status: str | None = None) -> Any:
+def list_jobs(
+    request: HttpRequest, kind: JobKindName | None = None, status: JobStatusName | None = None
+) -> Any:
     Job.objects.mark_stale()
     queryset = Job.objects.select_related("created_by")
     if kind:
@@ -62,19 +68,29 @@ def list_jobs(request: HttpRequest, kind: str | None = None, status: str | None 
 
 @router.get("/{int:job_id}", response={200: JobOut, 404: ErrorOut})
 @access(READ)
-def get_job(request: HttpRequest, job_id: int) -> Job:
+def get_job(request: HttpRequest, job_id: Id) -> Job:
     return get_object_or_404(Job.objects.select_related("created_by"), pk=job_id)
 
 
-@router.post("/diagnostics", response={202: JobOut}, summary="Check every dependency on a worker")
+@router.post(
+    "/diagnostics",
+    response={202: JobOut, 409: ErrorOut},
+    summary="Check every dependency on a worker (one run at a time)",
+)
 @access(RUN_JOBS)
 def start_diagnostics(request: HttpRequest) -> Status:
-    return Status(202, jobs.enqueue(kind=Job.Kind.DIAGNOSTICS, user=request.user))
+    """409 ``diagnostics_running`` while one is queued or running."""
+    from processing.diagnostics import DiagnosticsAlreadyRunning, start_diagnostics
+
+    try:
+        return Status(202, start_diagnostics(user=request.user))
+    except DiagnosticsAlreadyRunning as exc:
+        raise ApiError(status=409, code="diagnostics_running", detail=str(exc)) from exc
 
 
 @router.post("/{int:job_id}/resume", response={202: JobOut, 404: ErrorOut, 409: ErrorOut})
 @access(RUN_JOBS)
-def resume_job(request: HttpRequest, job_id: int) -> Status:
+def resume_job(request: HttpRequest, job_id: Id) -> Status:
     job = get_object_or_404(Job, pk=job_id)
     if not jobs.resume(job=job):
         raise ApiError(
@@ -104,7 +120,7 @@ def interrupt_job(request: HttpRequest, job_id: int) -> Job:
 
 @router.post("/{int:job_id}/cancel", response={200: JobOut, 404: ErrorOut})
 @access(RUN_JOBS)
-def cancel_job(request: HttpRequest, job_id: int) -> Job:
+def cancel_job(request: HttpRequest, job_id: Id) -> Job:
     job = get_object_or_404(Job, pk=job_id)
     jobs.cancel(job=job)
     return job

@@ -14,6 +14,28 @@ from django.utils.module_loading import import_string
 from health_check.base import HealthCheck
 
 from processing.jobs import JobContext, job_kind
+from processing.models import Job
+
+
+class DiagnosticsAlreadyRunning(Exception):
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        super().__init__(f"Diagnostics job #{job.pk} is already {job.status}; wait for it.")
+
+
+def start_diagnostics(*, user: Any = None) -> Job:
+    """Queue the diagnostics job, one at a time (the page, the API). Raises
+    DiagnosticsAlreadyRunning with the job that is queued or running."""
+    from django.db import transaction
+
+    from processing import jobs
+
+    with transaction.atomic():
+        Job.objects.mark_stale()
+        current = Job.objects.filter(kind=Job.Kind.DIAGNOSTICS).active().order_by("pk").first()
+        if current is not None:
+            raise DiagnosticsAlreadyRunning(current)
+        return jobs.enqueue(kind=Job.Kind.DIAGNOSTICS, user=user)
 
 
 def instantiate_check(check: Any) -> HealthCheck:

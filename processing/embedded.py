@@ -33,6 +33,11 @@ def start() -> None:
     broker = dramatiq.get_broker()
     _worker = dramatiq.Worker(broker, worker_threads=settings.EMBEDDED_WORKER_THREADS)
     _worker.start()
+    from processing import jobs
+
+    resent = jobs.resend_queued()  # their messages were in the previous process's memory
+    if resent:
+        logger.info("queued jobs of a previous start sent again", extra={"count": resent})
     scheduler.start_in_background()
     logger.info("embedded worker started", extra={"queues": sorted(broker.get_declared_queues())})
 

@@ -189,23 +189,48 @@ class _Heartbeat:
             self.ctx.lost.set()
 
 
-def enqueue(*, kind: str, params: dict[str, Any] | None = None, user: Any = None) -> Job:
-    """Create the job row and send it to its queue once the row is committed."""
+def enqueue(
+    *,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    user: Any = None,
+    delay_seconds: float = 0,
+) -> Job:
+    """Create the job row and send it to its queue once the row is committed; with
+    ``delay_seconds`` the broker hands it to a worker that much later."""
     job_kind_ = get_kind(kind)
     job = Job.objects.create(
         kind=kind,
         params=params or {},
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
-    transaction.on_commit(lambda: send(job=job, queue=job_kind_.queue))
+    transaction.on_commit(lambda: send(job=job, queue=job_kind_.queue, delay_seconds=delay_seconds))
     events.announce_job(job)
     return job
 
 
-def send(*, job: Job, queue: str) -> None:
+def send(*, job: Job, queue: str, delay_seconds: float = 0) -> None:
     from processing import actors
 
-    actors.ACTORS_BY_QUEUE[queue].send(job.pk)
+    actor = actors.ACTORS_BY_QUEUE[queue]
+    if delay_seconds > 0:
+        actor.send_with_options(args=(job.pk,), delay=int(delay_seconds * 1000))
+    else:
+        actor.send(job.pk)
+
+
+def resend_queued() -> int:
+    """Send every queued job again (the embedded mode's in-memory queue is gone after a restart,
+    its job rows are not). A message delivered twice runs its job once (``execute`` claims)."""
+    count = 0
+    for job in Job.objects.filter(status=Job.Status.QUEUED).order_by("pk"):
+        try:
+            queue = get_kind(job.kind).queue
+        except LookupError:
+            continue
+        send(job=job, queue=queue)
+        count += 1
+    return count
 
 
 def resume(*, job: Job) -> bool:
@@ -304,4 +329,7 @@ def _finish(
         message=job.message,
         progress_done=job.progress_done,
     )
+    from duplicates.stats import forget_dashboard_stats
+
+    forget_dashboard_stats()  # what the job changed shows at once
     events.announce_job(job)

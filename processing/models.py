@@ -114,6 +114,7 @@ class Job(models.Model):
         AI = "ai", "AI metadata suggestions"
         AI_APPLY = "ai_apply", "Apply AI suggestions"
         DIAGNOSTICS = "diagnostics", "Diagnostics"
+        WEBHOOK = "webhook", "Webhook deliveries from Paperless"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

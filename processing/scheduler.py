@@ -40,6 +40,9 @@ def tick(*, now: datetime | None = None) -> dict[str, object]:
     ):
         job = jobs.enqueue(kind=Job.Kind.SYNC, params={"scheduled": True})
         outcome["sync_job"] = job.pk
+    from webhooks.handling import housekeeping
+
+    outcome["webhooks"] = housekeeping(now=now)  # deliveries nobody works on, old ones pruned
     return outcome
 
 

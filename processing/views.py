@@ -46,7 +46,14 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 @access(RUN_JOBS)
 @require_http_methods(["POST"])
 def start_diagnostics(request: HttpRequest) -> HttpResponse:
-    job = jobs.enqueue(kind=Job.Kind.DIAGNOSTICS, user=request.user)
+    """One run at a time: while one is queued or running, this shows that one."""
+    from processing.diagnostics import DiagnosticsAlreadyRunning, start_diagnostics
+
+    try:
+        job = start_diagnostics(user=request.user)
+    except DiagnosticsAlreadyRunning as exc:
+        messages.info(request, str(exc))
+        job = exc.job
     return redirect("job-detail", job_id=job.pk)
 
 

@@ -54,6 +54,15 @@ def stop_process(process: subprocess.Popen) -> None:
             process.wait(timeout=5)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_dashboard_figures():
+    """The dashboard's figures are cached across requests; each test starts without them."""
+    from duplicates.stats import forget_dashboard_stats
+
+    forget_dashboard_stats()
+    yield
+
+
 @pytest.fixture
 def admin_user(django_user_model):
     return django_user_model.objects.create_superuser(

@@ -8,6 +8,7 @@ import re
 import time
 
 import pytest
+from django.conf import settings
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -51,6 +52,32 @@ def test_job_started_through_broker_reports_progress_over_websocket(live_app, ad
     assert job["status"] == "succeeded"
     assert job["progress_done"] == job["progress_total"] >= 3
     assert all(value == "ok" for value in job["result"]["checks"].values()), job["result"]
+
+
+IDLE_SECONDS = 30
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="the Redis channel layer needs REDIS_URL")
+def test_an_idle_socket_stays_open_on_redis_and_then_receives_an_update(live_app, admin_user):
+    """With redis-py 8 the channel layer's 5 s blocking pop used to lose the race against the
+    client's 5 s read timeout: every idle socket was closed with 1011 after ~5 s and the web log
+    filled with TimeoutError tracebacks."""
+    client = live_app.login()
+    with connect(
+        _ws_url(live_app),
+        additional_headers={"Cookie": _cookie_header(client), "Origin": live_app.url},
+        open_timeout=10,
+    ) as socket:
+        with pytest.raises(TimeoutError):  # nothing arrives, and the socket is not closed
+            socket.recv(timeout=IDLE_SECONDS)
+        response = client.post(
+            "/api/jobs/diagnostics", headers={"X-CSRFToken": client.cookies["csrftoken"]}
+        )
+        assert response.status_code == 202, response.text
+        job_id = response.json()["id"]
+        message = socket.recv(timeout=30)
+    assert f'id="job-{job_id}-progress"' in message
+    assert "TimeoutError" not in live_app.output()
 
 
 def test_websocket_refuses_anonymous_users(live_app):

@@ -40,7 +40,9 @@ def test_run_review_and_apply_through_the_api(auth_client, library, paperless):
     bad = auth_client.post(
         f"/api/ai/fields/{title['id']}", {"decision": "maybe"}, content_type=JSON
     )
-    assert bad.status_code == 422 and bad.json()["code"] == "invalid_decision"
+    # The schema lists the decisions, so an unknown one breaks it: validation_error, by field.
+    assert bad.status_code == 422 and bad.json()["code"] == "validation_error"
+    assert "decision" in bad.json()["field_errors"]
     plan = auth_client.post("/api/ai/plans", {"run": body["id"]}, content_type=JSON).json()
     assert len(plan["items"]) == 1 and plan["status"] == "draft"
     confirmed = auth_client.post(f"/api/ai/plans/{plan['id']}/confirm", content_type=JSON)
@@ -86,4 +88,5 @@ def test_config_api_edits_the_ai_settings_and_never_returns_the_key(auth_client,
     bad = auth_client.patch(
         "/api/config", {"ai_price_table": {"x": {"input": -1, "output": 0}}}, content_type=JSON
     )
-    assert bad.status_code == 422 and "ai_price_table" in bad.json()["field_errors"]
+    assert bad.status_code == 422  # the schema names the very price: ai_price_table.x.input
+    assert any(name.startswith("ai_price_table") for name in bad.json()["field_errors"])

@@ -61,3 +61,26 @@ def test_production_reads_secret_key_from_file_and_passes_check_deploy(tmp_path)
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def test_the_embedded_mode_serves_from_one_process_only(settings):
+    """Its worker, scheduler and in-memory queues live in the web process."""
+    from django.core.management import CommandError, call_command
+
+    from dedupe_project.management.commands.serve import default_processes
+
+    settings.EMBEDDED_WORKER = True
+    assert default_processes() == 1
+    with pytest.raises(CommandError, match="one process only"):
+        call_command("serve", "--processes", "2", "--port", "1")
+
+
+def test_the_services_mode_serves_from_a_process_per_core(settings, monkeypatch):
+    from dedupe_project.management.commands.serve import default_processes
+
+    settings.EMBEDDED_WORKER = False
+    monkeypatch.delenv("DEDUPE_WEB_PROCESSES", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert default_processes() == 4
+    monkeypatch.setenv("DEDUPE_WEB_PROCESSES", "2")
+    assert default_processes() == 2

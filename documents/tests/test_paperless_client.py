@@ -192,12 +192,25 @@ def test_missing_document_raises_not_found(client: PaperlessClient) -> None:
         client.get_document(99999)
 
 
-def test_malformed_json_raises_a_clear_error(fake: FakePaperless, client: PaperlessClient) -> None:
+def test_a_truncated_json_answer_is_read_again(
+    fake: FakePaperless, client: PaperlessClient
+) -> None:
     fake.seed(documents=1)
     client.connection_info()
-    fake.malformed_next(1)
+    fake.malformed_next(2, path="/api/statistics/")
+    assert client.statistics()["documents_total"] == 1
+    assert len(fake.requests_for(path="/api/statistics/")) == 3
+
+
+def test_json_broken_on_every_try_raises_a_clear_error(
+    fake: FakePaperless, client: PaperlessClient
+) -> None:
+    fake.seed(documents=1)
+    client.connection_info()
+    fake.malformed_next(10, path="/api/statistics/")
     with pytest.raises(InvalidResponse, match="broken JSON"):
         client.statistics()
+    assert len(fake.requests_for(path="/api/statistics/")) == 4  # max_retries=3 in these tests
 
 
 # --- retries -------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from documents import thumbnails
 from documents.image_hashes import dhash_distance
 from documents.models import Correspondent, Document, DocumentContent, SyncState, Tag
-from documents.sync import MAX_CONTENT_CHARS, merge_sorted_ids, text_fingerprint
+from documents.sync import MAX_CONTENT_CHARS, PAGE_RETRIES, merge_sorted_ids, text_fingerprint
 from processing.models import Job
 from tests.fake_paperless import server as fake_server
 from tests.fake_paperless import state as fake_state
@@ -279,8 +279,22 @@ def test_a_tag_created_while_syncing_gets_its_name(paperless, run_sync):
         ),
         lambda fake: fake.fail_next(2, path="/api/tags/"),
         lambda fake: fake.fail_next(2, path="/api/documents/*/thumb/"),
+        lambda fake: fake.malformed_next(1, path="/api/tags/"),
+        # after the last content page: the id listing that looks for deletions
+        lambda fake: after_content_page(
+            fake, 3, lambda state: fake.malformed_next(1, path="/api/documents/")
+        ),
     ],
-    ids=["500s", "429-retry-after", "dropped", "malformed-json", "tags-500", "thumb-500"],
+    ids=[
+        "500s",
+        "429-retry-after",
+        "dropped",
+        "malformed-json",
+        "tags-500",
+        "thumb-500",
+        "tags-truncated",
+        "id-listing-truncated",
+    ],
 )
 def test_a_misbehaving_server_still_gives_a_complete_mirror(paperless, run_sync, fault):
     paperless.seed(documents=25)
@@ -311,8 +325,11 @@ def test_malformed_pages_beyond_the_retries_fail_the_job_and_a_rerun_resumes(
 ):
     monkeypatch.setattr("documents.sync.time.sleep", lambda seconds: None)
     paperless.seed(documents=30)
+    # Every read of a page is garbled, through the client's retries (5 tries each) and the
+    # sync's own re-reads of the page (PAGE_RETRIES more).
+    garbled = 5 * (PAGE_RETRIES + 1)
     after_content_page(
-        paperless, 2, lambda state: paperless.malformed_next(4, path="/api/documents/")
+        paperless, 2, lambda state: paperless.malformed_next(garbled, path="/api/documents/")
     )
     job = run_sync(page_size=10)
     assert job.status == Job.Status.FAILED

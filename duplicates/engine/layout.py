@@ -12,7 +12,7 @@ grids; how much a grid can be trusted is its spread (a blank or near-blank page 
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 from scipy import ndimage
 
 LAYOUT_VERSION = 1

@@ -112,3 +112,55 @@ def test_stats_api_matches_the_dashboard(auth_client, library):
 def test_stats_api_needs_authentication(client, db):
     response = client.get("/api/stats")
     assert response.status_code == 401 and response.json()["code"] == "unauthenticated"
+
+
+def _open_groups_shown(client, url: str = "/api/stats") -> int:
+    return client.get(url).json()["groups_open"]
+
+
+def test_figures_are_shared_for_a_while_and_a_decision_shows_at_once(auth_client, library):
+    assert _open_groups_shown(auth_client) == 2
+    make_group()  # written behind the app's back (as a running sync would)
+    assert _open_groups_shown(auth_client) == 2  # the cached figures
+    group = library["reviewed"]
+    response = auth_client.post(
+        f"/api/groups/{group.pk}/status",
+        data={"status": "resolved"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert _open_groups_shown(auth_client) == 2  # 3 open, less the one just resolved
+
+
+def test_a_change_through_an_api_token_shows_at_once(client, admin_user, library):
+    from dedupe_project.models import ApiToken
+
+    headers = {"Authorization": f"Bearer {ApiToken.issue(user=admin_user, name='ci')[1]}"}
+    assert client.get("/api/stats", headers=headers).json()["groups_open"] == 2
+    make_group()  # behind the app's back: the figures stay shared
+    assert client.get("/api/stats", headers=headers).json()["groups_open"] == 2
+    response = client.post(
+        f"/api/groups/{library['reviewed'].pk}/status",
+        data={"status": "resolved"},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert response.status_code == 200
+    assert client.get("/api/stats", headers=headers).json()["groups_open"] == 2  # 3 less 1
+
+
+def test_a_finished_job_forgets_the_figures(auth_client, library):
+    from processing import jobs
+
+    assert _open_groups_shown(auth_client) == 2
+    make_group()
+    job = Job.objects.create(kind=Job.Kind.DIAGNOSTICS, status=Job.Status.RUNNING)
+    jobs._finish(job, status=Job.Status.SUCCEEDED)
+    assert _open_groups_shown(auth_client) == 3
+
+
+def test_the_cache_can_be_switched_off(auth_client, library, settings):
+    settings.STATS_CACHE_SECONDS = 0
+    assert _open_groups_shown(auth_client) == 2
+    make_group()
+    assert _open_groups_shown(auth_client) == 3

@@ -409,7 +409,10 @@ def test_delete_goes_through_the_safe_plan_and_never_for_the_primary(
 
     html = auth_client.get(detail_url(trio)).content.decode()
 
-    assert html.count('action="/plans/new/"') == 2  # the two non-primary members only
+    # the two non-primary members only: delete, and keep as a version (each its own plan form)
+    assert html.count('action="/plans/new/"') == 4
+    assert html.count('name="action" value="delete"') == 2
+    assert html.count('name="action" value="keep_as_version"') == 2
     other = ({1, 2, 3} - {trio.primary_id}).pop()
     assert f'name="documents" value="{other}"' in html
     assert f'name="documents" value="{trio.primary_id}"' not in html

@@ -104,7 +104,7 @@ def test_pair_not_duplicate(auth_client, trio):
     body = assert_error(
         post(auth_client, api(trio, "pairs/not-duplicate"), {"a": 2, "b": 2}),
         422,
-        "validation_error",
+        "same_document",  # two valid ids, the same one twice: a rule the schema cannot state
     )
     assert "b" in body["field_errors"]
     assert_error(

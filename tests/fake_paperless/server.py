@@ -8,6 +8,7 @@ receives is recorded in ``.requests``.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import json
@@ -20,12 +21,21 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from email import policy as email_policy
+from email.parser import BytesParser
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from tests.fake_paperless.state import OWNER_ID, FakeDocument, FakeState, SeedResult
+from tests.fake_paperless.workflows import (
+    WebhookDelivery,
+    WorkflowInvalid,
+    WorkflowRunner,
+    store_workflow,
+    validate_workflow,
+)
 
 PAPERLESS_VERSION = "3.0.5"
 MAX_PAGE_SIZE = 100_000
@@ -206,6 +216,31 @@ class FakePaperless:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._initial = (token, api_version, paperless_version)
+        # Workflows and their webhooks (see workflows.py): every webhook sent is recorded here.
+        self.webhook_deliveries: list[WebhookDelivery] = []
+        self.runner = WorkflowRunner(self)
+        self.state.listeners.append(self.runner.on_event)
+        self._set_webhook_defaults()
+
+    def _set_webhook_defaults(self) -> None:
+        # Seconds between the change and the webhook leaving (a real Paperless: ~4 s after the
+        # consume task for "document added", under 1 s after a PATCH).
+        self.webhook_delay = 0.0
+        # Seconds before the first retry of a non-2xx answer, doubling (Celery's retry_backoff).
+        self.webhook_retry_base = 1.0
+        # Webhooks sent at once (Paperless's Celery task workers, PAPERLESS_TASK_WORKERS; set
+        # before the first webhook). A retry waits in its worker here, unlike Celery's.
+        self.webhook_workers = 4
+        # PAPERLESS_WEBHOOKS_ALLOW_INTERNAL_REQUESTS (default true).
+        self.webhooks_allow_internal = True
+        # PAPERLESS_URL, for {{ doc_url }}; None: the fake's own URL.
+        self.paperless_url_setting: str | None = None
+        # Seconds a consume task (post_document, update_version) takes; an error message makes
+        # the next one fail like capture 70.
+        self.consume_delay = 0.05
+        self.fail_next_consume: str | None = None
+        self.celery_status = "OK"
+        self.install_type = "bare-metal"
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -223,6 +258,7 @@ class FakePaperless:
         return self
 
     def stop(self) -> None:
+        self.runner.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -238,21 +274,57 @@ class FakePaperless:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def public_url(self) -> str:
+        """What ``{{ doc_url }}`` starts with (Paperless's PAPERLESS_URL)."""
+        if self.paperless_url_setting is not None:
+            return self.paperless_url_setting
+        return self.url
+
+    @property
+    def has_versions(self) -> bool:
+        """Document versions exist from Paperless 3 (API 10) on; a 2.x server has none."""
+        return self.api_version >= 10
+
+    def wait_for_deliveries(self, count: int, *, timeout: float = 10.0) -> list[WebhookDelivery]:
+        """Wait until ``count`` webhooks were sent and finished (all attempts); returns them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._control_lock:
+                deliveries = list(self.webhook_deliveries)
+            if len(deliveries) >= count and all(d.done.is_set() for d in deliveries[:count]):
+                return deliveries
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{len(deliveries)} webhook(s) queued, "
+                    f"{sum(d.done.is_set() for d in deliveries)} finished; wanted {count}"
+                )
+            time.sleep(0.01)
+
     def reset(self) -> None:
         """Empty library, no faults or hooks, no recorded requests, the initial versions."""
+        self.runner.reset()
         self.state.reset()
         with self._control_lock:
             self._faults.clear()
             self._hooks.clear()
             self.requests.clear()
+            self.webhook_deliveries.clear()
         self.token, self.api_version, self.paperless_version = self._initial
         self.default_version = None
+        self.file_latency = 0.0
+        self._set_webhook_defaults()
 
     def seed(self, **options: Any) -> SeedResult:
         """Generate documents; see ``FakeState.seed``."""
         return self.state.seed(**options)
 
     # --- misbehaviour ----------------------------------------------------------------------------
+
+    def reset_faults(self) -> None:
+        """No scripted misbehaviour any more (the library and the records stay)."""
+        with self._control_lock:
+            self._faults.clear()
 
     def _add_fault(self, fault: Fault) -> None:
         with self._control_lock:
@@ -506,7 +578,11 @@ class _Handler(BaseHTTPRequestHandler):
             return Response(500, SERVER_ERROR_HTML, "text/html; charset=utf-8")
 
 
-_DETAIL_RE = re.compile(r"^/api/documents/(\d+)/(?:(thumb|preview|download|metadata|notes)/)?$")
+_DETAIL_RE = re.compile(
+    r"^/api/documents/(\d+)/(?:(thumb|preview|download|metadata|notes|update_version|root)/)?$"
+)
+_VERSION_RE_PATH = re.compile(r"^/api/documents/(\d+)/versions/(\d+)/$")
+_WORKFLOW_RE = re.compile(r"^/api/workflows/(?:(\d+)/)?$")
 _OBJECT_RE = re.compile(r"^/api/(" + "|".join(OBJECT_KINDS) + r")/(?:(\d+)/)?$")
 
 
@@ -535,6 +611,26 @@ class _Routes:
             return self._allow(("GET", "POST"), self.trash)
         if path == "/api/statistics/":
             return self._allow(("GET",), self.statistics)
+        if path == "/api/status/":
+            return self._allow(("GET",), self.system_status)
+        if path == "/api/tasks/":
+            return self._allow(("GET",), self.list_tasks)
+        if path == "/api/documents/post_document/":
+            return self._allow(("POST",), self.post_document)
+        match = _WORKFLOW_RE.match(path)
+        if match:
+            if match.group(1) is None:
+                return self._allow(("GET", "POST"), self.workflows)
+            workflow_id = int(match.group(1))
+            return self._allow(
+                ("GET", "PUT", "PATCH", "DELETE"), lambda: self.workflow(workflow_id)
+            )
+        match = _VERSION_RE_PATH.match(path)
+        if match and self.fake.has_versions:
+            root_id, version_id = int(match.group(1)), int(match.group(2))
+            return self._allow(
+                ("DELETE", "PATCH"), lambda: self.document_version(root_id, version_id)
+            )
         match = _DETAIL_RE.match(path)
         if match:
             document_id, action = int(match.group(1)), match.group(2)
@@ -544,6 +640,12 @@ class _Routes:
                 )
             if action == "notes":
                 return self._allow(("GET", "POST", "DELETE"), lambda: self.notes(document_id))
+            if action in ("update_version", "root"):
+                if not self.fake.has_versions:
+                    raise HttpError(404, {"detail": "Not found."})
+                if action == "root":
+                    return self._allow(("GET",), lambda: self.root(document_id))
+                return self._allow(("POST",), lambda: self.update_version(document_id))
             return self._allow(("GET",), lambda: self.file(document_id, action))
         match = _OBJECT_RE.match(path)
         if match:
@@ -620,10 +722,14 @@ class _Routes:
         self, document: FakeDocument, *, fields: set[str] | None, detail: bool = False
     ) -> dict:
         wanted = DOCUMENT_FIELDS if fields is None else [f for f in DOCUMENT_FIELDS if f in fields]
+        if not self.fake.has_versions:  # Paperless 2.x: no versions at all
+            wanted = [name for name in wanted if name not in ("versions", "root_document")]
+        # A root document shows its newest version's text (Paperless's "effective content").
+        effective = self.state.latest_version(document)
         out: dict[str, Any] = {}
         for name in wanted:
             if name == "content":
-                out[name] = document.content
+                out[name] = effective.content
             elif name == "created":
                 out[name] = (
                     document.created.isoformat()
@@ -651,16 +757,20 @@ class _Routes:
             elif name == "is_shared_by_requester":
                 out[name] = False
             elif name == "root_document":
-                out[name] = None
+                out[name] = document.root_document
             elif name == "versions":
+                root = document
+                if document.root_document is not None:
+                    root = self.state.get_document_or_version(document.root_document) or document
                 out[name] = [
                     {
-                        "id": document.id,
-                        "added": iso(document.added),
-                        "version_label": None,
-                        "checksum": document.checksum,
-                        "is_root": True,
+                        "id": version.id,
+                        "added": iso(version.added),
+                        "version_label": version.version_label,
+                        "checksum": version.checksum,
+                        "is_root": version is root,
                     }
+                    for version in [root, *self.state.versions_of(root)]
                 ]
             elif name == "notes":
                 out[name] = [
@@ -743,6 +853,10 @@ class _Routes:
         return document
 
     def document(self, document_id: int) -> Response:
+        if self.method == "GET" and document_id in self.state.versions:
+            version = self.state.versions[document_id]
+            rendered = self.render_document(version, fields=self._fields(), detail=True)
+            return json_response(200, rendered)
         document = self._document_or_404(document_id)
         if self.method == "GET":
             rendered = self.render_document(document, fields=self._fields(), detail=True)
@@ -815,11 +929,22 @@ class _Routes:
                 for entry in body["custom_fields"]
             ]
         state.touch(document)
+        state.emit("updated", document)
 
     def file(self, document_id: int, action: str) -> Response:
-        document = self.state.get_document(document_id)
+        document = self.state.get_document_or_version(document_id)
         if document is None:
             raise HttpError(404, {"detail": "Not found." if action != "metadata" else NO_DOCUMENT})
+        if self.fake.has_versions:
+            wanted = self.request.param("version")
+            if wanted is not None:
+                root = document
+                choices = {root.id: root, **{v.id: v for v in self.state.versions_of(root)}}
+                if not wanted.isdigit() or int(wanted) not in choices:
+                    raise HttpError(404, {"detail": "Not found."})
+                document = choices[int(wanted)]
+            else:
+                document = self.state.latest_version(document)
         last_modified = format_datetime(document.modified.astimezone(UTC), usegmt=True)
         if action == "thumb":
             etag = f'"{document.checksum}"'
@@ -942,6 +1067,7 @@ class _Routes:
                 key = method.removeprefix("set_")
                 setattr(document, key, parameters.get(key))
             state.touch(document)
+            state.emit("updated", document)
         return json_response(200, {"result": "OK"})
 
     def delete_documents(self) -> Response:
@@ -972,6 +1098,228 @@ class _Routes:
             else:
                 del state.trash[document_id]
         return json_response(200, {"result": "OK", "doc_ids": ids})
+
+    # --- workflows (webhooks) ---------------------------------------------------------------------
+
+    def workflows(self) -> Response:
+        state = self.state
+        if self.method == "GET":
+            items = sorted(state.workflows.values(), key=lambda w: (w["order"], w["id"]))
+            return self.paginate(items, lambda workflow: workflow)
+        body = self._json_body()
+        try:
+            validate_workflow(body)
+        except WorkflowInvalid as error:
+            raise HttpError(400, error.errors) from error
+        return json_response(201, store_workflow(state, body))
+
+    def workflow(self, workflow_id: int) -> Response:
+        state = self.state
+        existing = state.workflows.get(workflow_id)
+        if existing is None:
+            raise HttpError(404, {"detail": "No Workflow matches the given query."})
+        if self.method == "GET":
+            return json_response(200, existing)
+        if self.method == "DELETE":
+            del state.workflows[workflow_id]
+            return Response(204, content_type=None)
+        body = self._json_body()
+        partial = self.method == "PATCH"
+        try:
+            validate_workflow(body, partial=partial)
+        except WorkflowInvalid as error:
+            raise HttpError(400, error.errors) from error
+        merged = {**existing, **body} if partial else body
+        return json_response(200, store_workflow(state, merged, workflow_id=workflow_id))
+
+    # --- uploads, versions and tasks -------------------------------------------------------------
+
+    def _multipart(self) -> dict[str, tuple[str | None, bytes]]:
+        """The parts of a multipart/form-data body: name -> (file name or None, bytes)."""
+        content_type = self.request.headers.get("content-type", "")
+        if not content_type.startswith("multipart/form-data"):
+            return {}
+        message = BytesParser(policy=email_policy.HTTP).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode() + self.request.body
+        )
+        parts: dict[str, tuple[str | None, bytes]] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if name:
+                parts[str(name)] = (part.get_filename(), part.get_payload(decode=True) or b"")
+        return parts
+
+    def _consume_later(self, task: dict, make: Callable[[], FakeDocument]) -> None:
+        """Finish a consume task after ``consume_delay`` in the background (like Celery); the new
+        document fires the "document added" workflows."""
+        fake = self.fake
+        error, fake.fail_next_consume = fake.fail_next_consume, None
+
+        def consume() -> None:
+            time.sleep(fake.consume_delay)
+            if error is not None:
+                fake.state.finish_task(task, error=error)
+                return
+            document = make()
+            fake.state.finish_task(task, document_id=document.id)
+            fake.state.emit("added", document)
+
+        threading.Thread(target=consume, name="fake-consume", daemon=True).start()
+
+    def post_document(self) -> Response:
+        parts = self._multipart()
+        if "document" not in parts or parts["document"][0] is None:
+            raise HttpError(400, {"document": ["No file was submitted."]})
+        filename, data = parts["document"]
+        title = parts.get("title", (None, b""))[1].decode() or (filename or "").rsplit(".", 1)[0]
+        task = self.state.add_task(
+            task_type="consume_file", filename=filename or "", mime_type="application/pdf"
+        )
+        state = self.state
+
+        def make() -> FakeDocument:
+            with state.lock:
+                document_id = state._next_document_id
+                state._next_document_id += 1
+                now = state.now()
+                document = FakeDocument(
+                    id=document_id,
+                    title=title,
+                    text_seed=document_id,
+                    content_override=data.decode("utf-8", "replace")[:100_000],
+                    original_file_name=filename or f"{document_id}.pdf",
+                    added=now,
+                    modified=now,
+                    created=now.date(),
+                    file_bytes=data,
+                    mime_type="text/plain" if data.isascii() else "application/pdf",
+                )
+                state.documents[document_id] = document
+                bisect.insort(state._live_ids, document_id)
+                return document
+
+        self._consume_later(task, make)
+        return json_response(200, task["task_id"])
+
+    def update_version(self, document_id: int) -> Response:
+        state = self.state
+        target = state.get_document_or_version(document_id)
+        if target is None:
+            raise HttpError(404, {"detail": NO_DOCUMENT})
+        root = state.get_document(target.root_document) if target.root_document else target
+        if root is None:
+            raise HttpError(404, {"detail": NO_DOCUMENT})
+        parts = self._multipart()
+        if "document" not in parts or parts["document"][0] is None:
+            raise HttpError(400, {"document": ["No file was submitted."]})
+        label = parts.get("version_label", (None, b""))[1].decode() or None
+        if label is not None and len(label) > 64:
+            raise HttpError(
+                400, {"version_label": ["Ensure this field has no more than 64 characters."]}
+            )
+        filename, data = parts["document"]
+        task = state.add_task(
+            task_type="consume_file", filename=filename or "", mime_type=root.mime_type
+        )
+        self._consume_later(
+            task,
+            lambda: state.add_version(root, data=data, label=label, filename=filename or ""),
+        )
+        return json_response(200, task["task_id"])
+
+    def root(self, document_id: int) -> Response:
+        document = self.state.get_document_or_version(document_id)
+        if document is None:
+            raise HttpError(404, {"detail": NO_DOCUMENT})
+        return json_response(200, {"root_id": document.root_document or document.id})
+
+    def document_version(self, root_id: int, version_id: int) -> Response:
+        state = self.state
+        root = self._document_or_404(root_id)
+        if version_id == root.id:
+            raise HttpError(400, {"detail": "Cannot delete the root/original version."})
+        version = state.versions.get(version_id)
+        if version is None or version.root_document != root.id:
+            raise HttpError(404, {"detail": "Version not found."})
+        if self.method == "PATCH":
+            label = self._json_body().get("version_label")
+            if label is not None and len(str(label)) > 64:
+                raise HttpError(
+                    400, {"version_label": ["Ensure this field has no more than 64 characters."]}
+                )
+            version.version_label = label
+            state.touch(root)
+            return json_response(
+                200,
+                {
+                    "id": version.id,
+                    "added": iso(version.added),
+                    "version_label": version.version_label,
+                    "checksum": version.checksum,
+                    "is_root": False,
+                },
+            )
+        state.delete_version(root, version_id)
+        return json_response(
+            200, {"result": "OK", "current_version_id": state.latest_version(root).id}
+        )
+
+    def list_tasks(self) -> Response:
+        tasks = sorted(self.state.tasks.values(), key=lambda t: t["id"], reverse=True)
+        wanted = self.request.param("task_id")
+        if wanted:
+            tasks = [task for task in tasks if task["task_id"] == wanted]
+        if self.version <= 9:  # capture 73: a plain list in the old shape
+            return json_response(
+                200,
+                [
+                    {
+                        "id": t["id"],
+                        "task_id": t["task_id"],
+                        "task_name": t["task_type"],
+                        "task_file_name": t["input_data"].get("filename"),
+                        "type": "manual_task",
+                        "status": t["status"].upper(),
+                        "date_created": t["date_created"],
+                        "date_done": t["date_done"],
+                        "result": (t["result_data"] or {}).get("error_message")
+                        or (
+                            f"Success. New document id {t['related_document_ids'][0]} created"
+                            if t["related_document_ids"]
+                            else None
+                        ),
+                        "acknowledged": False,
+                        "related_document": (
+                            str(t["related_document_ids"][0]) if t["related_document_ids"] else None
+                        ),
+                        "duplicate_documents": [],
+                        "owner": OWNER_ID,
+                    }
+                    for t in tasks
+                ],
+            )
+        return self.paginate(tasks, lambda task: task)
+
+    def system_status(self) -> Response:
+        fake = self.fake
+        return json_response(
+            200,
+            {
+                "pngx_version": fake.paperless_version,
+                "server_os": "Linux",
+                "install_type": fake.install_type,
+                "storage": {"total": 270553174016, "available": 81622368256},
+                "database": {"type": "sqlite", "url": "<file>", "status": "OK", "error": None},
+                "tasks": {
+                    "redis_url": "redis://127.0.0.1:6379",
+                    "redis_status": "OK",
+                    "redis_error": None,
+                    "celery_status": fake.celery_status,
+                    "celery_url": "celery@fake",
+                    "celery_error": None if fake.celery_status == "OK" else "No celery workers",
+                },
+            },
+        )
 
     def statistics(self) -> Response:
         state = self.state

@@ -10,6 +10,8 @@ import bisect
 import random
 import re
 import threading
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -49,9 +51,12 @@ class FakeDocument:
     notes: list[dict] = field(default_factory=list)
     custom_fields: list[dict] = field(default_factory=list)
     deleted_at: datetime | None = None
-    # real files (the labelled corpus): served as they are instead of the generated stand-ins
-    original_override: bytes | None = None
-    thumbnail_override: bytes | None = None
+    root_document: int | None = None  # set on an extra file version (Paperless 3)
+    version_label: str | None = None
+    version_index: int | None = None
+    # an uploaded file (a version) or a corpus file, served as it is; else derived from the seeds
+    file_bytes: bytes | None = None
+    thumbnail_override: bytes | None = None  # a corpus document's real thumbnail
     _checksum: str | None = None
 
     @property
@@ -68,8 +73,8 @@ class FakeDocument:
 
     @property
     def original(self) -> bytes:
-        if self.original_override is not None:
-            return self.original_override
+        if self.file_bytes is not None:
+            return self.file_bytes
         return content.original_bytes(
             blob_key=self.blob_key or f"doc-{self.id}",
             text=self.content,
@@ -129,6 +134,7 @@ class FakeState:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self.listeners: list[Callable[[str, FakeDocument], None]] = []
         self.reset()
 
     def reset(self) -> None:
@@ -142,6 +148,11 @@ class FakeState:
             self.storage_paths: dict[int, dict] = {}
             self.custom_fields: dict[int, dict] = {}
             self.duplicate_pairs: list[DuplicatePair] = []
+            self.versions: dict[int, FakeDocument] = {}  # extra file versions, by their own id
+            self.tasks: dict[str, dict] = {}
+            self.workflows: dict[int, dict] = {}
+            self._next_workflow_ids = {"workflow": 1, "trigger": 1, "action": 1, "webhook": 1}
+            self._next_task_id = 1
             self._next_document_id = 1
             self._next_object_id = {
                 "tags": 1,
@@ -199,14 +210,156 @@ class FakeState:
             document = FakeDocument(id=document_id, **defaults)  # type: ignore[arg-type]
             self.documents[document_id] = document
             bisect.insort(self._live_ids, document_id)
-            return document
+        self.emit("added", document)
+        return document
 
     def get_document(self, document_id: int) -> FakeDocument | None:
         """A live (not trashed) document, or None."""
         return self.documents.get(document_id)
 
+    def get_document_or_version(self, document_id: int) -> FakeDocument | None:
+        """A live document, or an extra file version of one (its own row, ``root_document``
+        set): the detail route answers for both, the lists only show root documents."""
+        return self.documents.get(document_id) or self.versions.get(document_id)
+
     def touch(self, document: FakeDocument) -> None:
         document.modified = self.now()
+
+    def update_document(self, document: FakeDocument, **changes: object) -> None:
+        """Change a document as a person in Paperless's UI would: fields, then ``modified``,
+        then the "document updated" workflows."""
+        with self.lock:
+            for name, value in changes.items():
+                setattr(document, "content_override" if name == "content" else name, value)
+            if "content" in changes:
+                document._checksum = None
+            self.touch(document)
+        self.emit("updated", document)
+
+    # --- events (workflows) ----------------------------------------------------------------------
+
+    def emit(self, event: str, document: FakeDocument) -> None:
+        """Tell the listeners (the fake server's workflow runner) that a document was ``added``
+        or ``updated``; seeding emits nothing, like a library that was there before."""
+        for listener in list(self.listeners):
+            listener(event, document)
+
+    # --- versions (Paperless 3) ------------------------------------------------------------------
+
+    def versions_of(self, root: FakeDocument) -> list[FakeDocument]:
+        """The extra versions of a root document, oldest first."""
+        return sorted(
+            (v for v in self.versions.values() if v.root_document == root.id),
+            key=lambda v: (v.version_index or 0, v.id),
+        )
+
+    def latest_version(self, document: FakeDocument) -> FakeDocument:
+        """What Paperless serves for a root by default: its newest version, else itself."""
+        if document.root_document is not None:
+            return document
+        versions = self.versions_of(document)
+        return versions[-1] if versions else document
+
+    def add_version(
+        self, root: FakeDocument, *, data: bytes, label: str | None, filename: str
+    ) -> FakeDocument:
+        """A new file version of ``root`` (what ``update_version``'s consume task makes): its
+        own row with ``root_document``; text and images follow the uploaded file's source when it
+        is the file of a document we know, as OCR of the same paper would."""
+        with self.lock:
+            checksum = content.sha256_hex(data)
+            known = [*self.documents.values(), *self.trash.values(), *self.versions.values()]
+            source = next((d for d in known if d.checksum == checksum), None)
+            version_id = self._next_document_id
+            self._next_document_id += 1
+            now = self.now()
+            version = FakeDocument(
+                id=version_id,
+                title=root.title,
+                text_seed=source.text_seed if source else version_id,
+                text_variant=source.text_variant if source else 0,
+                text_fraction=source.text_fraction if source else 1.0,
+                content_override=(
+                    source.content_override if source else data.decode("utf-8", "replace")[:100_000]
+                ),
+                image_seed=source.image_seed if source else version_id,
+                image_variant=source.image_variant if source else 0,
+                mime_type=source.mime_type if source else root.mime_type,
+                page_count=source.page_count if source else root.page_count,
+                original_file_name=filename,
+                created=root.created,
+                added=now,
+                modified=now,
+                root_document=root.id,
+                version_label=label,
+                version_index=len(self.versions_of(root)) + 1,
+                file_bytes=data,
+                _checksum=checksum,
+            )
+            self.versions[version_id] = version
+            self.touch(root)
+            return version
+
+    def delete_version(self, root: FakeDocument, version_id: int) -> None:
+        with self.lock:
+            del self.versions[version_id]
+            self.touch(root)
+
+    # --- tasks -----------------------------------------------------------------------------------
+
+    def add_task(self, *, task_type: str, filename: str, mime_type: str) -> dict:
+        with self.lock:
+            task_id = f"{uuid.UUID(int=self._next_task_id + (7 << 64))}"
+            now = self.now()
+            task = {
+                "id": self._next_task_id,
+                "task_id": task_id,
+                "task_type": task_type,
+                "task_type_display": task_type.replace("_", " ").title(),
+                "trigger_source": "api_upload",
+                "trigger_source_display": "API Upload",
+                "status": "started",
+                "status_display": "Started",
+                "date_created": now,
+                "date_started": now,
+                "date_done": None,
+                "duration_seconds": None,
+                "wait_time_seconds": None,
+                "input_data": {"filename": filename, "mime_type": mime_type},
+                "result_data": None,
+                "related_document_ids": [],
+                "acknowledged": False,
+                "owner": OWNER_ID,
+            }
+            self._next_task_id += 1
+            self.tasks[task_id] = task
+            return task
+
+    def finish_task(
+        self, task: dict, *, document_id: int | None = None, error: str | None = None
+    ) -> None:
+        with self.lock:
+            done = self.now()
+            task["date_done"] = done
+            task["duration_seconds"] = round((done - task["date_started"]).total_seconds(), 6)
+            task["wait_time_seconds"] = 0.01
+            if error is None:
+                task.update(
+                    status="success",
+                    status_display="Success",
+                    result_data={"document_id": document_id},
+                    related_document_ids=[document_id],
+                )
+            else:
+                task.update(
+                    status="failure",
+                    status_display="Failure",
+                    result_data={
+                        "error_type": "ConsumerError",
+                        "error_message": error,
+                        "traceback": '  File "<file>", line 585, in trace_task',
+                    },
+                )
 
     def trash_document(self, document_id: int) -> None:
         """Move a document to the trash, as DELETE does in Paperless."""
@@ -314,7 +467,7 @@ class FakeState:
             document = self.add_document(
                 title=row["title"],
                 content=row["content"],
-                original_override=original,
+                file_bytes=original,
                 thumbnail_override=(folder / "thumbnail.webp").read_bytes(),
                 mime_type=row["mime_type"],
                 original_file_name=row["original_file_name"],

@@ -10,7 +10,7 @@ def layouts_needed(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("documents", "0002_drop_unused_indexes"),
+        ("documents", "0003_document_versions"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("duplicates", "0003_audit_ai_actions"),
+        ("duplicates", "0004_keep_as_version"),
     ]
 
     operations = [

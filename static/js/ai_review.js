@@ -155,6 +155,14 @@
     mark();
   });
 
+  // htmx settles a swapped element 20 ms after the swap by restoring the class the server sent,
+  // which drops a "current" mark a quick key press set in between: mark again once settled.
+  document.addEventListener("htmx:afterSettle", function () {
+    if (card && !card.isConnected) { card = card.id ? document.getElementById(card.id) : null; }
+    if (row && !row.isConnected) { row = row.id ? document.getElementById(row.id) : null; }
+    mark();
+  });
+
   function start() {
     var first = cards()[0];
     if (first) {

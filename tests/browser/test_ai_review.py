@@ -99,3 +99,27 @@ def test_review_by_keyboard_then_apply(page, live_app, admin_user, suggest, libr
     assert document.title == "Electricity bill March 2024"
     assert paperless.state.get_document(library.ids["letter"]).title == first[0].display
     assert Suggestion.objects.to_review().filter(pk=invoice.pk).exists()  # low ones still open
+
+
+def test_a_key_pressed_right_after_a_decision_keeps_its_mark(
+    page, live_app, admin_user, suggest, library
+):
+    """htmx restores a swapped row's class 20 ms after the swap; a key pressed in between (here
+    at the swap itself) must still leave its row marked current once that has settled."""
+    run = suggest()
+    letter = run.suggestions.get(paperless_id=library.ids["letter"])
+    first = list(letter.fields.order_by("position", "pk"))
+    log_in(page, live_app, password=PASSWORD)
+    page.goto(live_app.url + f"/ai/review/?run={run.pk}")
+    page.locator(f"#field-{first[0].pk}.current").wait_for()
+    page.evaluate(
+        """() => document.addEventListener("htmx:afterSwap", () => {
+            document.body.dispatchEvent(new KeyboardEvent("keydown", {key: "ArrowUp", bubbles: true}));
+            window.pressedAt = performance.now();
+        }, {once: true})"""
+    )
+    page.keyboard.press("r")  # reject the title: the page moves on, the swap presses ArrowUp back
+    _wait_decision(page, first[0], "rejected")
+    page.wait_for_function("() => window.pressedAt && performance.now() - window.pressedAt > 200")
+    assert page.locator(f"#field-{first[0].pk}.current").count() == 1
+    assert page.locator("[data-field-row].current").count() == 1

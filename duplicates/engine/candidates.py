@@ -185,11 +185,11 @@ def _band_keys(minhash: np.ndarray, *, bands: int, rows: int) -> np.ndarray:
 def _lsh_numpy(
     index: LibraryIndex, *, query_rows: np.ndarray | None, config: CandidateConfig
 ) -> set[tuple[int, int]]:
-    bands, rows = lsh_bands(threshold=config.lsh_threshold, num_perm=index.minhash.shape[1])
     usable = np.flatnonzero(index.minhash[:, 0] != _EMPTY) if len(index.ids) else np.array([])
     pairs: set[tuple[int, int]] = set()
-    if len(usable) < 2:
+    if len(usable) < 2:  # an empty library or no text anywhere: no pairs (nor a MinHash width)
         return pairs
+    bands, rows = lsh_bands(threshold=config.lsh_threshold, num_perm=index.minhash.shape[1])
     keys = _band_keys(index.minhash[usable], bands=bands, rows=rows)
     if query_rows is not None:
         local_query = np.flatnonzero(np.isin(usable, query_rows))
@@ -210,8 +210,10 @@ def _lsh_datasketch(
     config: CandidateConfig,
     params: SignatureParams,
 ) -> set[tuple[int, int]]:
-    lsh = MinHashLSH(threshold=config.lsh_threshold, num_perm=index.minhash.shape[1])
     usable = [row for row in range(len(index.ids)) if index.minhash[row, 0] != _EMPTY]
+    if len(usable) < 2:  # an empty library or no text anywhere: no pairs (nor a MinHash width)
+        return set()
+    lsh = MinHashLSH(threshold=config.lsh_threshold, num_perm=index.minhash.shape[1])
     lean = {row: to_lean_minhash(index.minhash[row], params=params) for row in usable}
     with lsh.insertion_session() as session:
         for row in usable:

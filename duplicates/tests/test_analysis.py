@@ -184,3 +184,12 @@ def test_a_sync_that_changed_documents_queues_an_incremental_analysis(paperless,
     queued = Job.objects.filter(kind=Job.Kind.ANALYSIS)
     assert queued.count() == 1  # the second sync changed nothing
     assert queued.get().params == {"full": False}
+
+
+def test_an_empty_library_and_one_of_images_only_analyse_to_no_groups(analyse):
+    assert analyse(full=True)["groups"] == 0  # nothing synced yet: no signatures at all
+
+    store_documents([feature(1, ""), feature(2, "")])  # no text: no MinHash to index
+    counts = analyse(full=True)
+
+    assert counts["groups"] == 0 and not DuplicateGroup.objects.exists()

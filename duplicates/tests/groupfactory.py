@@ -27,6 +27,38 @@ def factors(**changes: Any) -> dict[str, Any]:
     return {**STRONG, **changes}
 
 
+# Ways a pair looks less alike, in the order :func:`weaker` applies them (each lowers the learned
+# model's score or leaves it: the model is monotone in every factor).
+WEAKENINGS: tuple[tuple[str, float], ...] = (
+    ("image", 0.7), ("characters", 0.9), ("id_agreement", 0.9), ("page_count", 0.8),
+    ("characters", 0.8), ("id_conflicts", 1), ("image", 0.55), ("id_agreement", 0.8),
+    ("characters", 0.75), ("id_conflicts", 2), ("id_agreement", 0.7), ("characters", 0.7),
+    ("image", 0.4), ("page_count", 0.5), ("characters", 0.6), ("id_conflicts", 3),
+    ("characters", 0.5), ("words_rate", 10.0), ("characters", 0.3),
+)  # fmt: skip
+
+
+def weaker(
+    low: float,
+    high: float,
+    *,
+    also: tuple[dict[str, Any], ...] = ({},),
+    keep: tuple[str, ...] = (),
+    scoring: ScoringConfig | None = None,
+) -> dict[str, Any]:
+    """Changes to :data:`STRONG` that make the shipped model score a pair in ``[low, high)``,
+    with each of ``also`` (further changes) applied on top too; ``keep``: factors left alone.
+    Searched rather than written down, so the tests do not hang on the calibrated numbers."""
+    scoring = scoring or ScoringConfig()
+    changes: dict[str, Any] = {}
+    for name, value in ((n, v) for n, v in WEAKENINGS if n not in keep):
+        changes[name] = value
+        scores = [confidence(factors(**{**changes, **extra}), config=scoring) for extra in also]
+        if all(low <= score < high for score in scores):
+            return dict(changes)
+    raise AssertionError(f"no weakening scores in [{low}, {high}) under this model")
+
+
 def document(**fields: Any) -> Document:
     pid = next(_ids)
     tags = fields.pop("tags", [])

@@ -138,7 +138,9 @@ def test_one_misread_character_keeps_a_bill_a_duplicate():
 
 
 def test_rescoring_with_other_weights_needs_only_the_factors():
-    factors = _factors(_doc(1), _doc(2, correspondent_id=9, title="Anderes", size=10))
+    # another sender, title, size and a date a year later: the metadata speaks against the pair
+    other = _doc(2, correspondent_id=9, title="Anderes", size=10, created=date(2025, 3, 1))
+    factors = _factors(_doc(1), other)
     default = confidence(factors, config=ScoringConfig())
     weights = {**ScoringConfig().weights, "metadata": 0.0}
     without_metadata = confidence(factors, config=ScoringConfig(weights=weights))

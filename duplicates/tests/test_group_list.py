@@ -28,6 +28,7 @@ from duplicates.tests.groupfactory import (
     factors,
     make_group,
     tag,
+    weaker,
 )
 
 URL = "/duplicates/"
@@ -47,28 +48,19 @@ def three(db) -> dict[str, DuplicateGroup]:
         primary={"created": date(2021, 1, 1), "original_size": 50_000},
         others=[{"original_size": 10_000}],
     )
-    # the weaker pairs: fewer letters in common, pages that look less alike, a number that
-    # differs, another page count (what the learned model weighs)
-    weaker = {"characters": 0.75, "image": 0.55, "id_conflicts": 1, "id_agreement": 0.85,
-              "page_count": 0.5}  # fmt: skip
+    # the weaker pairs: fewer letters in common, pages that look less alike, numbers that
+    # differ, another page count (what the learned model weighs), scored 0.80-0.90
+    second = {"fuzzy": 0.92, "jaccard": 0.6}
+    weak = weaker(0.8, 0.9, also=({}, second), keep=("fuzzy", "jaccard"))
     middle = make_group(
-        pair_factors=[factors(**weaker), factors(fuzzy=0.92, jaccard=0.6, **weaker)],
+        pair_factors=[factors(**weak), factors(**second, **weak)],
         status=DuplicateGroup.Status.REVIEWED,
         primary={"created": date(2023, 6, 1)},
         others=[{"original_size": 3_000_000}, {"original_size": 2_000_000}],
     )
+    poor = {"fuzzy": 0.85, "jaccard": 0.4, "containment": 0.6}
     low = make_group(
-        pair_factors=[
-            factors(
-                fuzzy=0.85,
-                jaccard=0.4,
-                containment=0.6,
-                characters=0.7,
-                image=0.5,
-                id_conflicts=2,
-                id_agreement=0.7,
-            )
-        ],
+        pair_factors=[factors(**poor, **weaker(0.01, 0.8, also=(poor,), keep=tuple(poor)))],
         status=DuplicateGroup.Status.RESOLVED,
         primary={"created": date(2022, 2, 2)},
         others=[{"original_size": 500_000}],
@@ -237,10 +229,10 @@ def test_switching_a_factor_saved_off_on(auth_client, db):
     weights = config.factor_weights
     weights["page_count"]["enabled"] = False
     config.apply({"factor_weights": weights})
-    group = make_group(
-        pair_factors=[factors(page_count=0.5, characters=0.8, image=0.6)],
-        scoring=config.scoring_config(),
-    )
+    scoring = config.scoring_config()
+    # scored 0.5-0.99 without the page count; its 0.5 counted lowers that a good deal
+    weak = weaker(0.5, 0.99, keep=("page_count",), scoring=scoring)
+    group = make_group(pair_factors=[factors(page_count=0.5, **weak)], scoring=scoring)
 
     saved = auth_client.get(URL, headers=HX).content.decode()
     switched_on = auth_client.get(URL + "?on=page_count", headers=HX).content.decode()

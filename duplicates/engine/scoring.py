@@ -191,14 +191,14 @@ def content_words(tokens_text: str) -> Counter[str]:
     return words
 
 
-def _unmatched(only: list[str], other: list[str]) -> int:
-    """How many of ``only`` have no near spelling (an OCR misreading: one edit away, two in a
-    word longer than 8 letters) among ``other``, and are not two of its words run together
-    (a word OCR split at a line or column break)."""
+def _unmatched_words(only: list[str], other: list[str]) -> list[str]:
+    """The words of ``only`` with no near spelling (an OCR misreading: one edit away, two in a
+    word longer than 8 letters) among ``other`` that are not two of its words run together (a
+    word OCR split at a line or column break)."""
     if not only:
-        return 0
+        return []
     if not other:
-        return len(only)
+        return list(only)
     distances = process.cdist(only, other, scorer=Levenshtein.distance, score_cutoff=2,
                               dtype=np.uint8, workers=1)  # fmt: skip
     allowed = np.array([1 if len(word) <= 8 else 2 for word in only], dtype=np.uint8)
@@ -206,28 +206,50 @@ def _unmatched(only: list[str], other: list[str]) -> int:
         w for w, near in zip(only, distances.min(axis=1) <= allowed, strict=True) if not near
     ]
     pieces = set(other)
-    return sum(not _two_pieces(word, pieces) for word in unmatched)
+    return [word for word in unmatched if not _two_pieces(word, pieces)]
 
 
 def _two_pieces(word: str, pieces: set[str]) -> bool:
     return any(word[:cut] in pieces and word[cut:] in pieces for cut in range(2, len(word) - 1))
 
 
-def replaced_words(left: str | Counter[str], right: str | Counter[str]) -> int | None:
+def replaced_words(
+    left: str,
+    right: str,
+    *,
+    left_words: Counter[str] | None = None,
+    right_words: Counter[str] | None = None,
+) -> int | None:
     """Content words of one text replaced by other words in the other, e.g. "the first copy" /
     "the second copy", "left with the left neighbour" / "left with the right neighbour".
 
+    ``left`` / ``right``: normalised texts (``*_words``: their :func:`content_words`, if made).
     The texts' words are compared as multisets; what is left on each side is matched against
     what is left on the other, where a word one edit away is a misreading, not a replacement.
-    The count is ``min`` of the two sides' unmatched words, so words only dropped (a poorer
-    scan) do not count. ``None`` when the texts differ in too many words to say (they are not
-    near copies anyway)."""
-    a = content_words(left) if isinstance(left, str) else left
-    b = content_words(right) if isinstance(right, str) else right
+    A word left over counts only where the texts, aligned word by word, put it in the place of
+    a word left over on the other side: a word a poorer scan dropped, OCR debris where a number
+    stood, or a line read in another order is not a replacement. ``None`` when the texts differ
+    in too many words to say (they are not near copies anyway)."""
+    a = left_words if left_words is not None else content_words(left)
+    b = right_words if right_words is not None else content_words(right)
     only_a, only_b = sorted((a - b).elements()), sorted((b - a).elements())
     if len(only_a) > WORDS_MAX_DIFFERENT or len(only_b) > WORDS_MAX_DIFFERENT:
         return None
-    return min(_unmatched(only_a, only_b), _unmatched(only_b, only_a))
+    unmatched_a = Counter(_unmatched_words(only_a, only_b))
+    unmatched_b = Counter(_unmatched_words(only_b, only_a))
+    if not unmatched_a or not unmatched_b:
+        return 0
+    left_tokens, right_tokens = left.split(), right.split()
+    replaced = 0
+    for tag, i1, i2, j1, j2 in Levenshtein.opcodes(left_tokens, right_tokens):
+        if tag != "replace":
+            continue
+        for x, y in zip(left_tokens[i1:i2], right_tokens[j1:j2], strict=False):
+            if unmatched_a[x] > 0 and unmatched_b[y] > 0:
+                unmatched_a[x] -= 1
+                unmatched_b[y] -= 1
+                replaced += 1
+    return replaced
 
 
 def image_similarity(left: DocFeatures, right: DocFeatures) -> float | None:
@@ -270,7 +292,10 @@ def score_factors(
         jaccard, containment = shingle_factors(left_context.shingles, right_context.shingles)
         fuzzy = _text_ratio(left_context.tokens_text, right_context.tokens_text)
         if fuzzy is not None and fuzzy >= WORDS_MIN_FUZZY:
-            words = replaced_words(left_context.words, right_context.words)
+            words = replaced_words(
+                left_context.tokens_text, right_context.tokens_text,
+                left_words=left_context.words, right_words=right_context.words,
+            )  # fmt: skip
         characters, _ = shingle_factors(left_context.characters, right_context.characters)
     identifiers = compare_identifiers(
         left=left_context.identifiers, right=right_context.identifiers

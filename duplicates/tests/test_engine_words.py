@@ -70,3 +70,25 @@ def test_a_word_ocr_split_in_two_is_not_a_replacement():
         )
         == 0
     )
+
+
+def test_debris_where_a_number_stood_and_a_dropped_word_are_not_a_replacement():
+    # a poor photo read "3.58" as "Sone" and the other copy lost "Cash" at the end: a word
+    # left over on each side, but neither stands in the place of the other
+    assert (
+        _replaced(
+            "Fresh Market 2 x Bananas Sone TOTAL EUR 10.45 - Thank you!",
+            "Fresh Market 2 x Bananas 3.58 TOTAL EUR 10.45 Cash - Thank you!",
+        )
+        == 0
+    )
+
+
+def test_a_replaced_word_counts_wherever_else_the_texts_differ():
+    assert (
+        _replaced(
+            "Closed on Tuesday. Opening hours 9 to 18. Cash only.",
+            "Closed on Thursday. Opening hours 9 to 18.",
+        )
+        == 1
+    )

@@ -16,16 +16,20 @@ from django.utils import timezone
 
 from dedupe_project import crypto
 from dedupe_project.logging import register_secret
+from duplicates.engine.model import default_model
 from duplicates.engine.scoring import DEFAULT_WEIGHTS, ScoringConfig
 
 # The factors the dedupe engine scores each pair on (duplicates.engine.scoring is the source of
-# truth for names and default weights); each has a weight and can be switched off.
+# truth for names). What each adds to a score was learned from labelled documents; a weight
+# multiplies that (1 = as learned, 2 = counts double, 0 or off = left out).
 FACTORS: dict[str, str] = {
     "jaccard": "Text overlap: exact shingle Jaccard on the whole text",
     "fuzzy": "Fuzzy text ratio: tolerates OCR errors and reflowed lines",
-    "containment": "Containment: one text inside the other (extracts, missing pages)",
-    "image": "Page image similarity (perceptual hashes)",
-    "metadata": "Metadata influence: how much the metadata factors below can lower a score",
+    "characters": "Shared letters: what a poor scan keeps of the words it garbles",
+    "containment": "Containment: one text inside a longer one (an extract is not a duplicate)",
+    "words": "Replaced words: words of one text replaced by other words in the other",
+    "image": "Page layout similarity (where the ink is on the first page)",
+    "metadata": "Metadata influence: multiplies every metadata factor below",
     "correspondent": "Same correspondent",
     "document_type": "Same document type",
     "created": "Close created dates",
@@ -36,8 +40,13 @@ FACTORS: dict[str, str] = {
     "checksum": "Identical file checksum (byte-identical copies)",
     "discriminative": "Different dates, amounts or reference numbers mean different documents",
 }
-CONTENT_FACTORS = ("jaccard", "fuzzy", "containment", "image", "checksum")
+CONTENT_FACTORS = ("jaccard", "fuzzy", "characters", "containment", "words", "image", "checksum")
 MAX_FACTOR_WEIGHT = 5.0
+
+
+def default_threshold() -> float:
+    """The threshold calibrated with the scoring model (``duplicates/engine/model.json``)."""
+    return default_model().threshold
 
 
 def default_factor_weights() -> dict[str, dict[str, Any]]:
@@ -167,7 +176,7 @@ class Configuration(models.Model):
         "strong Paperless, 1 is gentlest on a small one.",
     )
     duplicate_threshold = models.FloatField(
-        default=ScoringConfig().threshold,
+        default=default_threshold,
         validators=[MinValueValidator(0.3), MaxValueValidator(1.0)],
         help_text="Pairs scoring at or above this confidence are duplicates.",
     )

@@ -1,7 +1,8 @@
 """Perceptual hashes of page thumbnails (pure: no Django), stored compactly.
 
-dhash at hash size 16 (256 bits, 32 bytes) did best on document pages; phash (64 bits) is kept as a
-second opinion. phash is stored as a signed 64-bit integer so it fits a database ``bigint``.
+dhash at hash size 16 (256 bits, 32 bytes) and phash (64 bits; stored as a signed 64-bit integer so
+it fits a database ``bigint``) describe the whole page, white included; the page layout
+(``duplicates.engine.layout``) describes its ink, and is what the duplicate analysis compares.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from duplicates.engine.layout import layout_of
 
 DHASH_SIZE = 16
 MAX_PIXELS = 40_000_000
@@ -24,6 +27,7 @@ class UndecodableImage(ValueError):
 class ImageHashes:
     dhash: bytes
     phash: int
+    layout: bytes | None = None
 
 
 def _signed64(value: int) -> int:
@@ -43,16 +47,22 @@ _DCT_ROWS = 2.0 * np.cos(
 )
 
 
-def decode_grey(data: bytes) -> Image.Image:
-    """Decode once, to 8-bit grey. Raises :class:`UndecodableImage`."""
+def decode(data: bytes) -> Image.Image:
+    """Decode once (grey or RGB). Raises :class:`UndecodableImage`."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > MAX_PIXELS:
                 raise UndecodableImage(f"image too large ({image.width}x{image.height})")
             image.load()
-            return image if image.mode == "L" else image.convert("L")
+            return image if image.mode in ("L", "RGB") else image.convert("RGB")
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise UndecodableImage(f"not a readable image: {exc}") from exc
+
+
+def decode_grey(data: bytes) -> Image.Image:
+    """Decode once, to 8-bit grey. Raises :class:`UndecodableImage`."""
+    image = decode(data)
+    return image if image.mode == "L" else image.convert("L")
 
 
 def hashes_of_grey(grey: Image.Image) -> ImageHashes:
@@ -70,8 +80,11 @@ def hashes_of_grey(grey: Image.Image) -> ImageHashes:
 
 
 def hash_image(data: bytes) -> ImageHashes:
-    """dhash (16) and phash of an encoded image, decoded once. Raises :class:`UndecodableImage`."""
-    return hashes_of_grey(decode_grey(data))
+    """dhash (16), phash and the page layout of an encoded image, decoded once. Raises
+    :class:`UndecodableImage`."""
+    image = decode(data)
+    hashes = hashes_of_grey(image if image.mode == "L" else image.convert("L"))
+    return ImageHashes(dhash=hashes.dhash, phash=hashes.phash, layout=layout_of(image))
 
 
 def dhash_distance(a: bytes, b: bytes) -> int:

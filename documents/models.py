@@ -161,6 +161,12 @@ class Document(models.Model):
         max_length=32, null=True, blank=True, help_text="dhash, hash size 16 (256 bits)."
     )
     phash = models.BigIntegerField(null=True, blank=True, help_text="phash, 64 bits, signed.")
+    layout = models.BinaryField(
+        null=True,
+        blank=True,
+        help_text="The first page's layout signature (duplicates.engine.layout); null until the "
+        "thumbnail was read with this version.",
+    )
 
     sync_error = models.TextField(blank=True)
     first_synced_at = models.DateTimeField(default=timezone.now)

@@ -775,11 +775,19 @@ class SyncRun:
             # one may be older than the file).
             listed = row["original_checksum"] if self.listing_checksums else ""
             checksum = result.original_checksum or listed
-            if (
+            unchanged = (
                 row["phash"] is not None
                 and checksum
                 and etag_value(row["thumbnail_etag"]) == checksum
-            ):
+            )
+            if unchanged and row["layout"] is None:
+                # hashed before page layouts existed: read the layout from the cached file
+                stored = thumbnails.read(pid)
+                if stored is not None and self._hash(result, stored):
+                    result.outcome = "layouts_from_cache"
+                    return result
+                result.error = ""  # an unreadable cached file: fetch it again below
+            elif unchanged:
                 # Paperless's thumbnail ETag is the original file's checksum: the same file, the
                 # same thumbnail. Asking would only get a 304 (a document tagged or edited in
                 # Paperless, or by our own dry run, changes ``modified`` but not the file). An
@@ -787,7 +795,7 @@ class SyncRun:
                 result.outcome = "thumbnails_unchanged"
                 return result
             cached = row["thumbnail_etag"] and row["phash"] is not None
-            cached = cached and thumbnails.path_for(pid).exists()
+            cached = cached and row["layout"] is not None and thumbnails.path_for(pid).exists()
             thumb = self.client.get_thumbnail(pid, etag=row["thumbnail_etag"] if cached else None)
         except NotFound:
             result.gone = True
@@ -808,16 +816,24 @@ class SyncRun:
             # A Paperless 2.x lists no checksum: the thumbnail's ETag is the file's. (Paperless 3
             # lists the original's; its thumbnail may be of a newer version, another file.)
             result.original_checksum = etag_value(thumb.etag)[:64]
-        try:
-            result.hashes = hash_image(thumb.content)
-        except UndecodableImage as exc:
-            result.error = f"The thumbnail could not be decoded ({exc})."
+        if not self._hash(result, thumb.content):
             result.outcome = "file_errors"
             return result
         thumbnails.store(pid, thumb.content)
         result.stored_bytes = len(thumb.content)
         result.outcome = "thumbnails"
         return result
+
+    @staticmethod
+    def _hash(result: FileResult, content: bytes) -> bool:
+        """Perceptual hashes and page layout of a thumbnail into ``result``; False (and the
+        error) when it cannot be decoded."""
+        try:
+            result.hashes = hash_image(content)
+        except UndecodableImage as exc:
+            result.error = f"The thumbnail could not be decoded ({exc})."
+            return False
+        return True
 
     # --- the whole run ---------------------------------------------------------------------------
 
@@ -899,10 +915,12 @@ class FileResult:
         if self.hashes is not None:
             doc.dhash = self.hashes.dhash
             doc.phash = self.hashes.phash
+            doc.layout = self.hashes.layout
         else:
             undecodable = bool(self.error) and not self.keep_needed
             doc.dhash = None if undecodable else row["dhash"]
             doc.phash = None if undecodable else row["phash"]
+            doc.layout = None if undecodable else row["layout"]
         errors = [line for line in row["sync_error"].splitlines() if not _is_file_error(line)]
         if self.error:
             errors.append(self.error)
@@ -916,6 +934,7 @@ FILE_ROW_FIELDS = (
     "thumbnail_etag",
     "dhash",
     "phash",
+    "layout",
     "archived_file_name",
     "original_checksum",
     "archive_checksum",
@@ -927,6 +946,7 @@ FILE_UPDATE_FIELDS = (
     "thumbnail_fetched_at",
     "dhash",
     "phash",
+    "layout",
     "original_checksum",
     "archive_checksum",
     "original_size",

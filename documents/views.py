@@ -69,8 +69,13 @@ def document_detail(request: HttpRequest, paperless_id: int) -> HttpResponse:
         ).prefetch_related("tags"),
         paperless_id=paperless_id,
     )
+    from dedupe_project.models import Configuration
+    from duplicates import relations
+
+    scoring = Configuration.objects.get_solo().scoring_config()
+    context = {"document": document, "related": relations.for_document(document, scoring=scoring)}
     template = "documents/detail.html#document" if request.htmx else "documents/detail.html"
-    return render(request, template, {"document": document})
+    return render(request, template, context)
 
 
 @access(READ)

@@ -64,6 +64,7 @@ from duplicates.engine import (
     analyse,
     analyse_changed,
 )
+from duplicates.engine.scoring import FACTORS_VERSION
 from duplicates.grouping import changed_since, chunked, ensure_scoring, regroup
 from duplicates.models import (
     AnalysisStatus,
@@ -158,8 +159,8 @@ def iter_features(
         )
     for row in rows:
         (pk, checksum, archive_checksum, correspondent, document_type, created, added, pages,
-         original_size, archive_size, title, file_name, archived_name, dhash, phash, _fingerprint,
-         blob, params_key, text) = row  # fmt: skip
+         original_size, archive_size, title, file_name, archived_name, dhash, phash, layout,
+         _fingerprint, blob, params_key, text) = row  # fmt: skip
         yield DocFeatures(
             id=pk,
             text=text or "",
@@ -177,6 +178,7 @@ def iter_features(
             tag_count=tags.get(pk, 0),
             dhash=_hash_or_none(dhash),
             phash=_hash_or_none(phash),
+            layout=None if layout is None else bytes(layout),
             signature=bytes(blob) if blob is not None and params_key == key else None,
         )
 
@@ -206,7 +208,7 @@ def scan_library(*, config: EngineConfig) -> tuple[list[int], list[IndexEntry]]:
     changed: list[int] = []
     index: list[IndexEntry] = []
     rows = AnalysisReader().library(params_key=signature_key(config.signature))
-    for doc_id, flagged, blob, checksum, archive_checksum, phash, dhash in rows:
+    for doc_id, flagged, blob, checksum, archive_checksum, phash, layout in rows:
         if flagged or blob is None:
             changed.append(doc_id)
             continue
@@ -217,7 +219,7 @@ def scan_library(*, config: EngineConfig) -> tuple[list[int], list[IndexEntry]]:
                 checksum or None,
                 archive_checksum or None,
                 None if phash is None else (phash & _U64 if type(phash) is int else bytes(phash)),
-                None if dhash is None else (dhash & _U64 if type(dhash) is int else bytes(dhash)),
+                None if layout is None else bytes(layout),
             )
         )
     return changed, index
@@ -421,7 +423,9 @@ def full_analysis(
         stale = PairEdge.objects.exclude(run_id=run_id).delete()[0]
         if not flags.finish():
             mark_analysed(ids, started=started)
-        AnalysisStatus.objects.filter(pk=status.pk).update(cursor={}, last_full_at=started)
+        AnalysisStatus.objects.filter(pk=status.pk).update(
+            cursor={}, last_full_at=started, factors_version=FACTORS_VERSION
+        )
     return {
         "mode": "full",
         "resumed": resume is not None,
@@ -561,7 +565,11 @@ def _run_analysis(
     scanned = time.monotonic()
     if not full and not status.cursor:
         changed_ids, library = scan_library(config=config)
-        full = status.last_full_at is None or len(changed_ids) > FULL_RUN_SHARE * max(total, 1)
+        full = (
+            status.last_full_at is None
+            or status.factors_version != FACTORS_VERSION  # stored factors of an older engine
+            or len(changed_ids) > FULL_RUN_SHARE * max(total, 1)
+        )
         if full:
             library = []
     scanned = time.monotonic() - scanned

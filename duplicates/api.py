@@ -70,7 +70,7 @@ class GroupOut(Schema):
     id: int
     status: str
     confidence: float = Field(
-        description="The weakest member's confidence to the primary, under this request's "
+        description="The mean of the members' confidences to the primary, under this request's "
         "factor switches (the stored one when there are none)."
     )
     stored_confidence: float
@@ -79,7 +79,8 @@ class GroupOut(Schema):
     primary_chosen: bool
     space_to_free: int = Field(description="Bytes of the non-primary members' original files.")
     factors: dict[str, float | None] = Field(
-        description="Per factor, the weakest member's value (the group's breakdown)."
+        description="Per factor, the weakest member's value (the highest count for a count such as "
+        "'words'): the group's breakdown."
     )
     members: list[MemberOut]
 

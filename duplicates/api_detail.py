@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from dedupe_project.access import READ, REVIEW, access
 from dedupe_project.api import ApiError, ErrorOut, Id, InputSchema
@@ -45,6 +45,11 @@ class ComparedFactorOut(Schema):
     name: str
     label: str
     value: float | None
+    moved: float | None = Field(
+        None,
+        description="How much this factor moved the pair's confidence (with it minus without "
+        "it, under the saved weights); null for a factor that adds nothing.",
+    )
 
 
 class ComparedPairOut(Schema):
@@ -177,7 +182,8 @@ def compare(request: HttpRequest, group_id: Id) -> dict[str, Any]:
                 "confidence": pair.confidence,
                 "not_duplicate": pair.not_duplicate,
                 "factors": [
-                    {"name": f.name, "label": f.label, "value": f.value} for f in pair.factors
+                    {"name": f.name, "label": f.label, "value": f.value, "moved": f.moved}
+                    for f in pair.factors
                 ],
             }
             for pair in pairs

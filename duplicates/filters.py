@@ -24,7 +24,7 @@ Query parameters (the same on the page and in the API)::
     off=<factor> / on=<factor>       switch a factor off (or a saved-off one on) for this view only
     sort=-confidence                 confidence, members, size (space to free), date; "-" = desc.
 
-Factor switches and re-scoring: a group's confidence is its weakest member's confidence to the
+Factor switches and re-scoring: a group's confidence is the mean of its members' confidences to the
 primary, and a confidence is a pure function of the pair's stored factors
 (:func:`duplicates.engine.confidence`). With the saved scoring (no ``off`` / ``on``) everything is
 done in the database on the stored confidences. With switches, the database still applies every
@@ -81,8 +81,10 @@ from duplicates.rescoring import confidences, score_matrix
 FACTOR_LABELS: dict[str, str] = {
     "jaccard": "Text overlap",
     "fuzzy": "Fuzzy text",
+    "characters": "Shared letters",
     "containment": "Containment",
-    "image": "Image",
+    "words": "Replaced words",
+    "image": "Page layout",
     "correspondent": "Correspondent",
     "document_type": "Document type",
     "created": "Created date",
@@ -93,7 +95,15 @@ FACTOR_LABELS: dict[str, str] = {
     "checksum": "Checksum",
     "discriminative": "Dates & amounts agree",
 }
-CONTENT_FACTORS = ("jaccard", "fuzzy", "containment", "image", "checksum")
+CONTENT_FACTORS = ("jaccard", "fuzzy", "characters", "containment", "words", "image", "checksum")
+# factors that count something (higher is worse) rather than a similarity from 0 to 1
+COUNT_FACTORS = ("words",)
+
+
+def factor_text(name: str, value: float) -> str:
+    return f"{value:.0f}" if name in COUNT_FACTORS else f"{value:.2f}"
+
+
 SORTS: dict[str, str] = {
     "confidence": "Confidence",
     "members": "Members",
@@ -374,8 +384,8 @@ def prefiltered(filters: GroupFilters) -> QuerySet[DuplicateGroup]:
 def rescored_confidences(
     queryset: QuerySet[DuplicateGroup], *, scoring: ScoringConfig
 ) -> dict[int, float]:
-    """Group pk -> the weakest member's confidence to the primary, re-scored from the stored
-    factors (one query, no documents read; a member without a stored pair scores 0).
+    """Group pk -> the mean of its members' confidences to the primary, re-scored from the
+    stored factors (one query, no documents read; a member without a stored pair scores 0).
 
     The member's pair is found by a join on (least, greatest) of the two document ids rather
     than a subquery per member (one hash join instead of an index probe per member: 33k at
@@ -400,7 +410,7 @@ def rescored_confidences(
     if connection.vendor == "postgresql":
         fast = _rescore_postgresql(joins, where, params, scoring=scoring)
         if fast is not None:
-            return _min_per_group(*fast)
+            return _mean_per_group(*fast)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT m.group_id, e.factors {joins} {where}", params)
         rows = cursor.fetchall()
@@ -409,7 +419,7 @@ def rescored_confidences(
         json.loads(factors) if isinstance(factors, str | bytes) else factors
         for _group_id, factors in rows
     ]
-    return _min_per_group(group_ids, confidences(factor_dicts, config=scoring))
+    return _mean_per_group(group_ids, confidences(factor_dicts, config=scoring))
 
 
 def _rescore_postgresql(
@@ -441,12 +451,15 @@ def _rescore_postgresql(
     return [row[0] for row in rows], score_matrix(matrix, config=scoring)
 
 
-def _min_per_group(group_ids: Sequence[int], scores: Sequence[float]) -> dict[int, float]:
-    weakest: dict[int, float] = {}
+def _mean_per_group(group_ids: Sequence[int], scores: Sequence[float]) -> dict[int, float]:
+    """A group's confidence as the engine states it: the mean of its members' confidences to
+    the primary (rounded like the stored one)."""
+    totals: dict[int, list[float]] = {}
     for group_id, score in zip(group_ids, scores, strict=True):
-        previous = weakest.get(group_id)
-        weakest[group_id] = score if previous is None or score < previous else previous
-    return weakest
+        entry = totals.setdefault(group_id, [0.0, 0])
+        entry[0] += score
+        entry[1] += 1
+    return {group_id: round(total / count, 6) for group_id, (total, count) in totals.items()}
 
 
 class CursorError(ValueError):
@@ -603,12 +616,16 @@ class FactorBar:
 
     @property
     def text(self) -> str:
-        return "" if self.value is None else f"{self.value:.2f}"
+        return "" if self.value is None else factor_text(self.name, self.value)
 
     @property
     def percent(self) -> int:
-        """0..100 in steps of 5 (the CSS has a class per step: no inline styles under the CSP)."""
-        return 0 if self.value is None else round(self.value * 20) * 5
+        """0..100 in steps of 5 (the CSS has a class per step: no inline styles under the CSP);
+        a count fills the bar at 5."""
+        if self.value is None:
+            return 0
+        share = self.value / 5 if self.name in COUNT_FACTORS else self.value
+        return round(min(1.0, max(0.0, share)) * 20) * 5
 
 
 @dataclass
@@ -624,7 +641,7 @@ class MemberRow:
 
     def factor_items(self) -> list[tuple[str, str]]:
         return [
-            (FACTOR_LABELS[name], f"{value:.2f}")
+            (FACTOR_LABELS[name], factor_text(name, value))
             for name in FACTORS
             if (value := self.factors.get(name)) is not None
         ]
@@ -646,7 +663,10 @@ class MemberRow:
         """``<li>Label 0.93</li>`` per factor present (rendered here: 500 groups of members
         through the template engine cost a second; labels are constants, values numbers)."""
         return mark_safe(  # noqa: S308 - escaped constant labels and formatted floats only
-            "".join(f"<li>{_LABELS_HTML[name]} {value:.2f}</li>" for name, value in self._present())
+            "".join(
+                f"<li>{_LABELS_HTML[name]} {factor_text(name, value)}</li>"
+                for name, value in self._present()
+            )
         )
 
     def _present(self) -> list[tuple[str, float]]:
@@ -808,14 +828,16 @@ def group_row(
                 name=name,
                 label=FACTOR_LABELS[name],
                 description=FACTOR_DESCRIPTIONS.get(name, ""),
-                value=min(present) if present else None,
+                value=(max(present) if name in COUNT_FACTORS else min(present))
+                if present
+                else None,
                 enabled=scoring.weight(name) > 0,
                 weight=scoring.weight(name),
             )
         )
     return GroupRow(
         group=group,
-        confidence=min(scores) if scores else group.confidence,
+        confidence=round(sum(scores) / len(scores), 6) if scores else group.confidence,
         stored_confidence=group.confidence,
         members=members,
         breakdown=breakdown,

@@ -59,6 +59,7 @@ from duplicates.engine import (
     confidence,
 )
 from duplicates.engine import build_groups as engine_build_groups
+from duplicates.engine.model import default_model
 from duplicates.engine.primary import PrimaryFacts
 from duplicates.engine.primary import choose as choose_primary
 from duplicates.models import (
@@ -157,16 +158,21 @@ def _primary_keys(document_ids: Sequence[int]) -> dict[int, PrimaryFacts]:
 StrongEdge = tuple[int, int, float]
 
 
+def link_floor(threshold: float) -> float:
+    """The weakest edge grouping looks at (the model's link floor, never above the threshold)."""
+    return min(threshold, default_model().link_floor)
+
+
 def strong_edges(*, threshold: float) -> list[StrongEdge]:
-    """``(a, b, confidence)`` of every stored edge at or above ``threshold``."""
-    return AnalysisReader().strong_edges(threshold=threshold)
+    """``(a, b, confidence)`` of every stored edge grouping looks at with this ``threshold``
+    (every edge at or above its link floor)."""
+    return AnalysisReader().strong_edges(threshold=link_floor(threshold))
 
 
 def compute_groups(
     *, threshold: float, decisions: Decisions, edges: Sequence[StrongEdge] | None = None
 ) -> list[Group]:
-    """The engine's groups over ``edges`` (default: every stored edge at or above
-    ``threshold``)."""
+    """The engine's groups over ``edges`` (default: :func:`strong_edges`)."""
     if edges is None:
         edges = strong_edges(threshold=threshold)
     scored = [PairScore(a=a, b=b, factors={}, confidence=score) for a, b, score in edges]
@@ -178,8 +184,9 @@ def compute_groups(
 
     placeholder = {doc_id: DocFeatures(id=doc_id) for doc_id in involved}
     return engine_build_groups(
-        scored, docs=placeholder, threshold=threshold, decisions=decisions, choose_primary=choose
-    )
+        scored, docs=placeholder, threshold=threshold, floor=link_floor(threshold),
+        decisions=decisions, choose_primary=choose,
+    )  # fmt: skip
 
 
 def closure(

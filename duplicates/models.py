@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from duplicates.engine import Decisions, ScoringConfig, SignatureParams
@@ -29,10 +29,12 @@ def signature_key(params: SignatureParams) -> str:
 
 
 def scoring_key(config: ScoringConfig) -> str:
-    """A digest of the weights and switches that turned stored factors into confidences."""
+    """A digest of the weights, switches and learned model that turned stored factors into
+    confidences."""
     data = {
         "weights": {k: float(v) for k, v in sorted(config.weights.items())},
         "enabled": sorted(config.enabled),
+        "model": config.model.key,
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -72,6 +74,18 @@ class PairEdgeQuerySet(models.QuerySet["PairEdge"]):
     def between(self, first: int, second: int) -> PairEdgeQuerySet:
         a, b = sorted((first, second))
         return self.filter(a_id=a, b_id=b)
+
+    def part_of(self, *, scoring: ScoringConfig) -> PairEdgeQuerySet:
+        """Pairs where one text lies inside a clearly longer one (an extract, a document with a
+        licence in its appendix), below the duplicate threshold, that a person has not said
+        are unrelated: the "part of" relation (``duplicates.engine.scoring.part_of``)."""
+        model = scoring.model
+        decided = PairDecision.objects.filter(a_id=OuterRef("a_id"), b_id=OuterRef("b_id"))
+        return self.filter(
+            factors__containment__gte=model.part_of_containment,
+            factors__length_ratio__lte=model.part_of_length_ratio,
+            confidence__lt=scoring.threshold,
+        ).exclude(Exists(decided))
 
     def strong(self, *, threshold: float) -> PairEdgeQuerySet:
         return self.filter(confidence__gte=threshold)
@@ -137,9 +151,9 @@ class DuplicateGroupQuerySet(models.QuerySet["DuplicateGroup"]):
 class DuplicateGroup(models.Model):
     """Documents the engine found to be copies of each other, with what a person decided.
 
-    ``confidence`` is the weakest member's confidence to the primary. ``primary_chosen`` marks a
-    primary picked by a person: re-analysis keeps it. ``status`` is kept across re-analyses (see
-    ``duplicates/grouping.py`` for how a new group is matched to an old one).
+    ``confidence`` is the mean of the members' confidences to the primary. ``primary_chosen``
+    marks a primary picked by a person: re-analysis keeps it. ``status`` is kept across
+    re-analyses (see ``duplicates/grouping.py`` for how a new group is matched to an old one).
     """
 
     class Status(models.TextChoices):
@@ -337,6 +351,11 @@ class AnalysisStatus(models.Model):
     unfinished full run (any later analysis job resumes it, like the sync's cursor)."""
 
     scoring_key = models.CharField(max_length=32, blank=True)
+    factors_version = models.PositiveIntegerField(
+        default=0,
+        help_text="The engine's FACTORS_VERSION the stored edges' factors were computed with; "
+        "another one makes the next analysis a full one.",
+    )
     last_full_at = models.DateTimeField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_job_id = models.BigIntegerField(null=True, blank=True)

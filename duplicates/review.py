@@ -20,7 +20,7 @@ import difflib
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import transaction
@@ -29,7 +29,13 @@ from django.utils import timezone
 
 from documents.models import Document
 from duplicates.engine.identifiers import Identifier, compare_identifiers, extract_identifiers
-from duplicates.engine.scoring import FACTORS, INFO_FACTORS
+from duplicates.engine.scoring import (
+    FACTORS,
+    INFO_FACTORS,
+    ScoringConfig,
+    confidence,
+    contributions,
+)
 from duplicates.models import DuplicateGroup, GroupMember, PairDecision, PairEdge
 
 DIFF_MAX_CHARS = 30_000
@@ -42,8 +48,13 @@ MAX_PAIRS = 200
 FACTOR_LABELS: dict[str, tuple[str, str]] = {
     "jaccard": ("Shared word sequences", "Jaccard similarity of the texts' shingles."),
     "fuzzy": ("Text similarity", "Fuzzy ratio of the whole normalised texts."),
+    "characters": ("Shared letters", "Character 4-grams in common: survives a poor scan."),
     "containment": ("Text contained", "How much of the shorter text is inside the longer one."),
-    "image": ("Looks alike", "Perceptual hashes of the thumbnails."),
+    "words": (
+        "Replaced words",
+        "Words of one text replaced by other words in the other (not a misreading).",
+    ),
+    "image": ("Page layout", "How alike the ink on the first pages is laid out."),
     "correspondent": ("Same correspondent", "1 when both have the same correspondent."),
     "document_type": ("Same document type", "1 when both have the same document type."),
     "created": ("Created date", "1 on the same day, less the further apart."),
@@ -58,7 +69,22 @@ FACTOR_LABELS: dict[str, tuple[str, str]] = {
     ),
     "text_reliable": ("Enough text", "1 when both texts are long enough to compare."),
     "length_ratio": ("Text length ratio", "Ratio of the text lengths."),
+    "tokens": ("Words in the shorter text", "How many words the shorter text has."),
+    "id_exact": ("Numbers that agree", "Dates, amounts and numbers found in both."),
+    "id_near": ("Numbers one misreading apart", "Pairs of values one character apart."),
+    "id_conflicts": ("Numbers that differ", "The same kind of value with two different values."),
+    "id_versions": ("Versions that differ", "Version numbers that differ (Version 2 / 2.1)."),
+    "id_agreement": ("Numbers that agree, share", "Of the values found in both, how many agree."),
+    "id_differ_same_text": (
+        "Numbers that differ in the same text",
+        "Values that differ between texts that otherwise agree (another month of one bill).",
+    ),
+    "words_rate": ("Replaced words per 1,000", "Replaced words per thousand words of text."),
 }
+COUNTS = (
+    "words", "tokens", "id_exact", "id_near", "id_conflicts", "id_versions", "words_rate",
+    "id_differ_same_text",
+)  # fmt: skip
 IDENTIFIER_KINDS = {"date": "Dates", "amount": "Amounts", "ref": "Numbers", "version": "Versions"}
 
 # --- Loading --------------------------------------------------------------------------------------
@@ -133,21 +159,49 @@ class FactorRow:
     label: str
     help: str
     value: float | None
+    moved: float | None = None  # how many points this factor moved the pair's confidence
+
+    @property
+    def is_count(self) -> bool:
+        return self.name in COUNTS
 
     @property
     def percent(self) -> int | None:
-        return None if self.value is None else round(self.value * 100)
+        if self.value is None or self.is_count:
+            return None
+        return round(self.value * 100)
+
+    @property
+    def moved_points(self) -> int | None:
+        return None if self.moved is None else round(self.moved * 100)
 
 
-def factor_rows(factors: dict[str, Any]) -> list[FactorRow]:
-    """The stored factors of a pair, labelled, in the engine's order; unknown factors last."""
+def factor_moves(factors: dict[str, Any], *, scoring: ScoringConfig) -> dict[str, float]:
+    """Per factor, the pair's confidence with it minus without it (under ``scoring``)."""
+    full = confidence(factors, config=scoring)
+    moves = {}
+    for name in contributions(factors, config=scoring):
+        if name not in FACTORS:
+            continue
+        without = replace(scoring, enabled=scoring.enabled - {name})
+        moves[name] = full - confidence(factors, config=without)
+    return moves
+
+
+def factor_rows(
+    factors: dict[str, Any], *, scoring: ScoringConfig | None = None
+) -> list[FactorRow]:
+    """The stored factors of a pair, labelled, in the engine's order; unknown factors last;
+    with ``scoring``, how much each factor moved the pair's confidence."""
     names = [name for name in (*FACTORS, *INFO_FACTORS) if name in factors]
     names += sorted(name for name in factors if name not in names)
+    moves = factor_moves(factors, scoring=scoring) if scoring is not None else {}
     rows = []
     for name in names:
         label, help_text = FACTOR_LABELS.get(name, (name.replace("_", " ").capitalize(), ""))
         value = factors[name]
-        rows.append(FactorRow(name, label, help_text, float(value) if value is not None else None))
+        number = float(value) if isinstance(value, int | float) else None
+        rows.append(FactorRow(name, label, help_text, number, moves.get(name)))
     return rows
 
 
@@ -161,9 +215,16 @@ class PairRow:
     scored: bool
 
 
-def pair_rows(group: DuplicateGroup, *, limit: int = MAX_PAIRS) -> tuple[list[PairRow], bool]:
+def pair_rows(
+    group: DuplicateGroup, *, limit: int = MAX_PAIRS, scoring: ScoringConfig | None = None
+) -> tuple[list[PairRow], bool]:
     """Every pair of active members with its stored edge and whether a person said "not
-    duplicates"; the primary's pairs first. Returns the rows and whether some were left off."""
+    duplicates"; the primary's pairs first. Returns the rows and whether some were left off.
+    ``scoring`` (default: the saved configuration) says how much each factor moved a score."""
+    if scoring is None:
+        from dedupe_project.models import Configuration
+
+        scoring = Configuration.objects.get_solo().scoring_config()
     documents = member_documents(group)
     by_pk = {document.pk: document for document in documents}
     ids = list(by_pk)
@@ -197,7 +258,7 @@ def pair_rows(group: DuplicateGroup, *, limit: int = MAX_PAIRS) -> tuple[list[Pa
                 a=by_pk[first],
                 b=by_pk[second],
                 confidence=edge.confidence if edge else None,
-                factors=factor_rows(edge.factors) if edge else [],
+                factors=factor_rows(edge.factors, scoring=scoring) if edge else [],
                 not_duplicate=(a, b) in decided,
                 scored=edge is not None,
             )

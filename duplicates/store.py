@@ -299,21 +299,21 @@ class AnalysisReader:
 
     def library(self, *, params_key: str) -> Iterable[tuple]:
         """``(document pk, needs analysis, blob, original checksum, archive checksum, phash,
-        dhash)`` of every document; ``blob`` is None unless its stored sketch was made with
+        layout)`` of every document; ``blob`` is None unless its stored sketch was made with
         ``params_key`` from its present text. One scan (a hash join) tells the documents to
         compare and gives the index of all the others: at 100k documents the ORM's NOT EXISTS
         for the first took 2 s and the ORM's read of the second 3 s."""
         qn = self.qn
         sketch_fields = ("document", "blob", "params_key", "text_fingerprint")
-        doc_fields = ("needs_analysis", "original_checksum", "archive_checksum", "phash", "dhash",
-                      "text_fingerprint")  # fmt: skip
+        doc_fields = ("needs_analysis", "original_checksum", "archive_checksum", "phash",
+                      "layout", "text_fingerprint")  # fmt: skip
         sketch = {name: qn(_column(DocumentSketch, name)) for name in sketch_fields}
         doc = {name: qn(_column(Document, name)) for name in doc_fields}
         pk = qn(Document._meta.pk.column)
         sql = (
             f"SELECT d.{pk}, d.{doc['needs_analysis']}, s.{sketch['blob']}, "
             f"d.{doc['original_checksum']}, d.{doc['archive_checksum']}, d.{doc['phash']}, "
-            f"d.{doc['dhash']} FROM {self.documents} d LEFT JOIN {self.sketches_table} s "
+            f"d.{doc['layout']} FROM {self.documents} d LEFT JOIN {self.sketches_table} s "
             f"ON s.{sketch['document']} = d.{pk} AND s.{sketch['params_key']} = %s "
             f"AND s.{sketch['text_fingerprint']} = d.{doc['text_fingerprint']}"
         )
@@ -404,5 +404,6 @@ FEATURE_FIELDS = (
     "archived_file_name",
     "dhash",
     "phash",
+    "layout",
     "text_fingerprint",
 )

@@ -1,11 +1,13 @@
 from django.urls import path
 
-from duplicates import action_views, detail_views, views
+from duplicates import action_views, detail_views, relation_views, views
 
 urlpatterns = [
     path("", views.group_list, name="group-list"),
     path("export/", views.group_export, name="group-export"),
     path("analyse/", views.analysis_start, name="analysis-start"),
+    path("part-of/", relation_views.part_of_list, name="part-of-list"),
+    path("part-of/not-related/", relation_views.part_of_not_related, name="part-of-not-related"),
     path("<int:group_id>/", detail_views.group_detail, name="group-detail"),
     path("<int:group_id>/primary/", detail_views.set_primary, name="group-set-primary"),
     path("<int:group_id>/remove/", detail_views.remove_member, name="group-remove-member"),

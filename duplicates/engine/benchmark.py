@@ -18,6 +18,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from .corpus import jitter_layout, random_layout
 from .pipeline import EngineConfig, IndexEntry, analyse, analyse_changed
 from .types import DocFeatures
 
@@ -73,6 +74,7 @@ def synthetic_library(*, size: int, seed: int = 1, duplicate_share: float = 0.2)
                 original_file_name=f"scan_{doc_id:06d}.pdf",
                 phash=py_rng.getrandbits(64),
                 dhash=py_rng.getrandbits(256),
+                layout=random_layout(py_rng),
             )
         )
     for doc_id in range(originals + 1, size + 1):
@@ -84,6 +86,7 @@ def synthetic_library(*, size: int, seed: int = 1, duplicate_share: float = 0.2)
                 text=_noisy(base.text, rate=py_rng.uniform(0, 0.08), rng=py_rng),
                 checksum=f"{py_rng.getrandbits(64):016x}",
                 original_file_name=f"scan_{doc_id:06d}.pdf",
+                layout=jitter_layout(base.layout, py_rng),
             )
         )
     return docs
@@ -146,7 +149,7 @@ def _incremental(
     rng = random.Random(seed + 1)
     library = [
         IndexEntry(id=d.id, signature=sketches[d.id], checksum=d.checksum, phash=d.phash,
-                   dhash=d.dhash)
+                   layout=d.layout)
         for d in docs
     ]  # fmt: skip
     by_id = {d.id: d for d in docs}

@@ -15,9 +15,10 @@ Passes (each tags the pairs it proposes, see ``PairScore.sources``):
     anchors that occur in few documents (rare shingles), so an extract or a scan with missing
     pages meets its full document even when their Jaccard similarity is low.
 ``image``
-    perceptual-hash neighbours (Hamming distance) among documents with little or no text, found
-    with multi-index hashing: split into ``max_distance + 1`` bands, any pair within the
-    distance agrees exactly on at least one band (pigeonhole); then verified with a popcount.
+    page-layout neighbours (Hamming distance of :func:`.layout.layout_bits`) and phash neighbours
+    among documents with little or no text, found with multi-index hashing: split into
+    ``max_distance + 1`` bands, any pair within the distance agrees exactly on at least one band
+    (pigeonhole); then verified with a popcount.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from functools import lru_cache
 import numpy as np
 from datasketch import MinHashLSH
 
+from .layout import layout_bits
 from .signatures import SignatureParams, Sketch, to_lean_minhash
 from .types import DocId
 
@@ -56,7 +58,7 @@ class CandidateConfig:
     anchor_min_containment: float = 0.3
     short_text_tokens: int = 25
     phash_max_distance: int = 10
-    dhash_max_distance: int = 40
+    layout_max_distance: int = 70
 
 
 @dataclass(slots=True)
@@ -69,7 +71,7 @@ class LibraryIndex:
     token_counts: np.ndarray
     checksums: list[tuple[str | None, str | None]]
     phash: list[int | bytes | None]
-    dhash: list[int | bytes | None]
+    layout: list[bytes | None]
     row_of: dict[DocId, int] = field(default_factory=dict)
 
     @classmethod
@@ -80,7 +82,7 @@ class LibraryIndex:
         sketches: Sequence[Sketch],
         checksums: Sequence[tuple[str | None, str | None]],
         phash: Sequence[int | bytes | None],
-        dhash: Sequence[int | bytes | None],
+        layout: Sequence[bytes | None],
     ) -> LibraryIndex:
         num_perm = len(sketches[0].minhash) if sketches else 0
         matrix = np.empty((len(sketches), num_perm), dtype=np.uint32)
@@ -93,7 +95,7 @@ class LibraryIndex:
             token_counts=np.array([s.token_count for s in sketches], dtype=np.int64),
             checksums=list(checksums),
             phash=list(phash),
-            dhash=list(dhash),
+            layout=list(layout),
             row_of={doc_id: row for row, doc_id in enumerate(ids)},
         )
 
@@ -107,7 +109,7 @@ class LibraryIndex:
         token_counts: np.ndarray,
         checksums: Sequence[tuple[str | None, str | None]],
         phash: Sequence[int | bytes | None],
-        dhash: Sequence[int | bytes | None],
+        layout: Sequence[bytes | None],
     ) -> LibraryIndex:
         return cls(
             ids=list(ids),
@@ -116,7 +118,7 @@ class LibraryIndex:
             token_counts=token_counts,
             checksums=list(checksums),
             phash=list(phash),
-            dhash=list(dhash),
+            layout=list(layout),
             row_of={doc_id: row for row, doc_id in enumerate(ids)},
         )
 
@@ -183,11 +185,11 @@ def _band_keys(minhash: np.ndarray, *, bands: int, rows: int) -> np.ndarray:
 def _lsh_numpy(
     index: LibraryIndex, *, query_rows: np.ndarray | None, config: CandidateConfig
 ) -> set[tuple[int, int]]:
-    bands, rows = lsh_bands(threshold=config.lsh_threshold, num_perm=index.minhash.shape[1])
     usable = np.flatnonzero(index.minhash[:, 0] != _EMPTY) if len(index.ids) else np.array([])
     pairs: set[tuple[int, int]] = set()
-    if len(usable) < 2:
+    if len(usable) < 2:  # an empty library or no text anywhere: no pairs (nor a MinHash width)
         return pairs
+    bands, rows = lsh_bands(threshold=config.lsh_threshold, num_perm=index.minhash.shape[1])
     keys = _band_keys(index.minhash[usable], bands=bands, rows=rows)
     if query_rows is not None:
         local_query = np.flatnonzero(np.isin(usable, query_rows))
@@ -208,8 +210,10 @@ def _lsh_datasketch(
     config: CandidateConfig,
     params: SignatureParams,
 ) -> set[tuple[int, int]]:
-    lsh = MinHashLSH(threshold=config.lsh_threshold, num_perm=index.minhash.shape[1])
     usable = [row for row in range(len(index.ids)) if index.minhash[row, 0] != _EMPTY]
+    if len(usable) < 2:  # an empty library or no text anywhere: no pairs (nor a MinHash width)
+        return set()
+    lsh = MinHashLSH(threshold=config.lsh_threshold, num_perm=index.minhash.shape[1])
     lean = {row: to_lean_minhash(index.minhash[row], params=params) for row in usable}
     with lsh.insertion_session() as session:
         for row in usable:
@@ -393,12 +397,14 @@ def hamming_neighbours(
 
 
 def image_pairs(index: LibraryIndex, *, config: CandidateConfig) -> set[tuple[int, int]]:
-    """Row pairs with close perceptual hashes where both texts are short or missing."""
+    """Row pairs with close page layouts or phashes where both texts are short or missing."""
     short = index.token_counts < config.short_text_tokens
     pairs: set[tuple[int, int]] = set()
+    layout_bits_ = [None if value is None else layout_bits(value) for value in index.layout]
+    # (bits of pages too empty to compare are None and take no part)
     for hashes, max_distance in (
         (index.phash, config.phash_max_distance),
-        (index.dhash, config.dhash_max_distance),
+        (layout_bits_, config.layout_max_distance),
     ):
         rows = [row for row in np.flatnonzero(short).tolist() if hashes[row] is not None]
         neighbours = hamming_neighbours([hashes[r] for r in rows], max_distance=max_distance)

@@ -29,6 +29,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from .layout import LAYOUT_COLUMNS, LAYOUT_ROWS, LAYOUT_VERSION
 from .types import DocFeatures
 
 CONFUSIONS = (
@@ -211,6 +212,7 @@ class _Builder:
             "text": base.text,
             "phash": base.phash,
             "dhash": base.dhash,
+            "layout": base.layout,
         }
         fields.update(changes)
         return fields
@@ -262,6 +264,23 @@ def _misread_one_digit(text: str, rng: random.Random) -> str:
 
 def _random_hash(rng: random.Random, bits: int) -> int:
     return rng.getrandbits(bits)
+
+
+def random_layout(rng: random.Random) -> bytes:
+    """A layout signature (see :mod:`.layout`) of a text page: a heading, lines of ink of
+    varying length, a few blank lines between paragraphs."""
+    cells = []
+    for row in range(LAYOUT_ROWS):
+        blank = row > 0 and rng.random() < 0.2
+        length = 0 if blank else rng.randint(LAYOUT_COLUMNS // 3, LAYOUT_COLUMNS)
+        darkness = 255 if row == 0 else rng.randint(90, 200)
+        cells += [darkness if column < length else 0 for column in range(LAYOUT_COLUMNS)]
+    return bytes((LAYOUT_VERSION, 48, 90, 0)) + bytes(cells)
+
+
+def jitter_layout(layout: bytes, rng: random.Random) -> bytes:
+    cells = [max(0, min(255, v + rng.randint(-25, 25))) if v else v for v in layout[4:]]
+    return layout[:4] + bytes(cells)
 
 
 def _flip_bits(value: int, *, bits: int, flips: int, rng: random.Random) -> int:
@@ -324,10 +343,12 @@ def _image_only_case(builder: _Builder) -> None:
     fields = builder.metadata(pages=1, text=rng.choice(["", "", "x", "ll 1", "."]))
     fields["phash"] = _random_hash(rng, 64)
     fields["dhash"] = _random_hash(rng, 256)
+    fields["layout"] = random_layout(rng)
     base = builder.add(cluster=cluster, kind="image_only", **fields)
     variant = builder.variant_metadata(
         base,
         text=rng.choice(["", "", "1", "l"]),
+        layout=jitter_layout(base.layout, rng),  # type: ignore[arg-type]
         phash=_flip_bits(base.phash, bits=64, flips=rng.randint(0, 5), rng=rng),  # type: ignore[arg-type]
         dhash=_flip_bits(base.dhash, bits=256, flips=rng.randint(0, 20), rng=rng),  # type: ignore[arg-type]
     )

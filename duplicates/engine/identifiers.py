@@ -10,17 +10,19 @@ Rules (:func:`compare_identifiers`):
   canonicalised before comparing, so they cost nothing.
 * Values equal on both sides match. A value left on one side only is *missing* (an extract, a
   missing page, a number OCR could not read) and is no evidence either way.
-* A remaining value that is one edit away from a remaining value of the same kind on the other
-  side is *near*: possibly one misread character. Values shorter than
+* A remaining value that is one misreading away from a remaining value of the same kind on the
+  other side is *near*: one digit read as a digit OCR confuses it with (``3/8``, ``1/7``,
+  ``5/6``..., :data:`CONFUSABLE`), or one digit dropped or doubled. Another digit in one place
+  (``13.03.`` / ``13.05.``, another month) is a real difference. Values shorter than
   :data:`MIN_NEAR_LENGTH` characters must match exactly, so a near match needs a long value.
   A value that is a piece of a value on the other side (OCR split or truncated a number) is
   near as well. Version numbers (``Version 2.1``) must always match exactly.
 * Anything else left on both sides is a *conflict*.
 
-Two documents conflict when there is at least one conflict, or when there are more near values
-than one misread per :data:`NEAR_PER_EXACT` exact matches allows (different months of one bill
-differ in several dates and the invoice number, each by one character; a rescan has at most a
-few misreads among many exact matches).
+More near values than one misread per :data:`NEAR_PER_EXACT` exact matches allows count as
+conflicts beyond that allowance (different months of one bill can differ in several dates,
+each by a digit OCR could confuse; a rescan has at most a few misreads among many exact
+matches). Two documents conflict when there is at least one conflict.
 """
 
 from __future__ import annotations
@@ -33,10 +35,14 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import Levenshtein
 
-IDENTIFIERS_VERSION = 1
+IDENTIFIERS_VERSION = 3
 MIN_NEAR_LENGTH = 4
 MIN_DAMAGED_LENGTH = 3
 NEAR_PER_EXACT = 4
+# Digits OCR takes for one another (shapes that differ by a stroke or a closed loop).
+CONFUSABLE = frozenset(
+    frozenset(pair) for pair in ("08", "06", "09", "17", "38", "56", "68", "89", "49")
+)
 
 _DIGITISH = "0-9OoIl|SsBZz"
 _DATE = re.compile(
@@ -48,7 +54,11 @@ _AMOUNT = re.compile(
     rf"[.,][{_DIGITISH}]{{2}}(?![\w.,]?\d)"
 )
 _REFERENCE = re.compile(r"(?<![\w])(?=[\w/-]*\d[\w/-]*\d[\w/-]*\d)[A-Za-z0-9][\w/-]{3,}(?!\w)")
-_VERSION = re.compile(r"(?i)\b(?:version|fassung|revision|rev\.?|v)\s?(\d+(?:\.\d+)+)\b")
+_VERSION = re.compile(
+    r"(?i)\b(?:version|fassung|revision|rev\.?)\s?(\d+(?:\.\d+)*)\b|\bv(\d+(?:\.\d+)+)\b"
+    # a release number such as 2.14.3 (a date never ends in a one-digit year)
+    r"|(?<![\d.])(\d{1,3}\.\d{1,3}\.\d)(?![\d.])"
+)
 _TO_DIGIT = str.maketrans(
     {"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "S": "5", "s": "5", "B": "8", "Z": "2",
      "z": "2"}
@@ -70,16 +80,22 @@ class IdentifierComparison:
     near: int
     conflicts: int
     missing: int
+    version_conflicts: int = 0
 
     @property
     def compared(self) -> int:
         return self.exact + self.near + self.conflicts
 
     @property
+    def agreement(self) -> float | None:
+        """The share of the values found on both sides that are equal (None: none to compare):
+        a rescan agrees on nearly all of its numbers, another month of one bill on its fixed
+        ones only."""
+        return self.exact / self.compared if self.compared else None
+
+    @property
     def is_conflict(self) -> bool:
-        if self.conflicts:
-            return True
-        return self.near > max(1, self.exact // NEAR_PER_EXACT)
+        return bool(self.conflicts)
 
     @property
     def score(self) -> float | None:
@@ -129,7 +145,7 @@ def extract_identifiers(text: str) -> Counter[Identifier]:
     found: Counter[Identifier] = Counter()
     taken: list[tuple[int, int]] = []
     for match in _VERSION.finditer(text):
-        found[Identifier("version", match.group(1))] += 1
+        found[Identifier("version", match.group(1) or match.group(2) or match.group(3))] += 1
         taken.append(match.span())
     for kind, pattern in (("date", _DATE), ("amount", _AMOUNT)):
         for match in pattern.finditer(text):
@@ -159,12 +175,16 @@ def _take_partner(
 
 
 def _one_edit(left: Identifier, right: Identifier) -> bool:
-    return (
-        left.kind == right.kind
-        and left.kind != "version"
-        and min(len(left.value), len(right.value)) >= MIN_NEAR_LENGTH
-        and Levenshtein.distance(left.value, right.value, score_cutoff=1) <= 1
-    )
+    """One misreading apart: one confusable digit, or one character dropped or doubled."""
+    if left.kind != right.kind or left.kind == "version":
+        return False
+    a, b = left.value, right.value
+    if min(len(a), len(b)) < MIN_NEAR_LENGTH:
+        return False
+    if len(a) != len(b):
+        return Levenshtein.distance(a, b, score_cutoff=1) <= 1
+    differing = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    return len(differing) == 1 and frozenset(differing[0]) in CONFUSABLE
 
 
 def _damaged(left: Identifier, right: Identifier) -> bool:
@@ -175,8 +195,8 @@ def _damaged(left: Identifier, right: Identifier) -> bool:
     return len(short) >= MIN_DAMAGED_LENGTH and short in long_
 
 
-def _pair_near(left: list[Identifier], right: list[Identifier]) -> tuple[int, int]:
-    """Match leftovers that one misread explains; return (near, conflicts)."""
+def _pair_near(left: list[Identifier], right: list[Identifier]) -> tuple[int, Counter[str]]:
+    """Match leftovers that one misread explains; return (near, conflicts per kind)."""
     near = 0
     unmatched_right = list(right)
     unmatched_left: list[Identifier] = []
@@ -190,8 +210,8 @@ def _pair_near(left: list[Identifier], right: list[Identifier]) -> tuple[int, in
         left = unmatched_left
     kinds_left = Counter(ident.kind for ident in unmatched_left)
     kinds_right = Counter(ident.kind for ident in unmatched_right)
-    conflicts = sum(min(count, kinds_right[kind]) for kind, count in kinds_left.items())
-    return near, conflicts
+    conflicts = Counter({kind: min(count, kinds_right[kind]) for kind, count in kinds_left.items()})
+    return near, +conflicts
 
 
 def compare_identifiers(
@@ -202,6 +222,17 @@ def compare_identifiers(
     exact = sum(common.values())
     rest_left = list((left - common).elements())
     rest_right = list((right - common).elements())
-    near, conflicts = _pair_near(rest_left, rest_right)
+    near, by_kind = _pair_near(rest_left, rest_right)
+    conflicts = sum(by_kind.values())
     missing = len(rest_left) + len(rest_right) - 2 * near - 2 * conflicts
-    return IdentifierComparison(exact=exact, near=near, conflicts=conflicts, missing=missing)
+    # A rescan misreads a digit here and there among many that agree; more misreadings than
+    # that (other months of one bill whose dates differ in digits OCR could confuse) are
+    # differences: the excess counts as conflicts.
+    allowed = max(1, exact // NEAR_PER_EXACT)
+    if near > allowed:
+        conflicts += near - allowed
+        near = allowed
+    return IdentifierComparison(
+        exact=exact, near=near, conflicts=conflicts, missing=missing,
+        version_conflicts=by_kind["version"],
+    )  # fmt: skip

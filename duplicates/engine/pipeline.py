@@ -27,7 +27,14 @@ import numpy as np
 
 from .candidates import CandidateConfig, LibraryIndex, candidate_pairs
 from .grouping import build_groups
-from .scoring import DocContext, ScoringConfig, build_context, confidence, score_factors
+from .scoring import (
+    DocContext,
+    ScoringConfig,
+    build_context,
+    confidence,
+    part_of,
+    score_factors,
+)
 from .signatures import (
     SignatureParams,
     Sketch,
@@ -42,24 +49,28 @@ from .types import AnalysisResult, Decisions, DocFeatures, DocId, PairScore, id_
 
 Progress = Callable[[str, int, int], None]
 Checkpoint = Callable[["AnalysisState"], None]
-_CONTEXT_CACHE_LIMIT = 50_000
+# Documents whose contexts a scoring process keeps (a long text's context with its counted
+# words is tens of kilobytes).
+_CONTEXT_CACHE_LIMIT = 20_000
 
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     """Everything that tunes a run.
 
-    ``keep_threshold``: pairs whose confidence *before* the discriminative veto is below it are
-    not returned as edges (vetoed pairs above it are kept, so a person can see and re-weight
-    them). ``workers``: processes (default: all cores); runs smaller than
-    ``parallel_min_docs`` documents stay in-process. ``sketch_batch`` / ``score_batch``: work
+    ``keep_threshold``: pairs whose confidence is below it, with and without the dates /
+    amounts / numbers check, are not returned as edges (pairs that check alone rejects are kept,
+    so a person can see and re-weight them), unless one is part of the other (kept to be shown
+    as such).
+    ``workers``: processes (default: all cores); runs smaller than ``parallel_min_docs``
+    documents stay in-process. ``sketch_batch`` / ``score_batch``: work
     between two checkpoints.
     """
 
     signature: SignatureParams = field(default_factory=SignatureParams)
     candidates: CandidateConfig = field(default_factory=CandidateConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
-    keep_threshold: float = 0.3
+    keep_threshold: float = 0.2
     workers: int | None = None
     parallel_min_docs: int = 4000
     parallel_min_pairs: int = 4000
@@ -116,7 +127,7 @@ class IndexEntry:
     checksum: str | None = None
     archive_checksum: str | None = None
     phash: int | bytes | None = None
-    dhash: int | bytes | None = None
+    layout: bytes | None = None
 
 
 # --- worker side -------------------------------------------------------------------------
@@ -161,7 +172,11 @@ def _score_rows(pairs: Sequence[tuple[int, int, tuple[str, ...]]]) -> list[PairS
             config=config.scoring,
         )
         score = confidence(factors, config=config.scoring)
-        if confidence(factors, config=config.scoring, veto=False) >= config.keep_threshold:
+        if (
+            score >= config.keep_threshold
+            or confidence(factors, config=config.scoring, veto=False) >= config.keep_threshold
+            or part_of(factors, config=config.scoring)
+        ):
             a, b = sorted((docs[left].id, docs[right].id), key=id_sort_key)
             kept.append(PairScore(a=a, b=b, factors=factors, confidence=score, sources=sources))
     return kept
@@ -297,7 +312,7 @@ def analyse(
             sketches=sketches,
             checksums=[(d.checksum, d.archive_checksum) for d in docs],
             phash=[d.phash for d in docs],
-            dhash=[d.dhash for d in docs],
+            layout=[d.layout for d in docs],
         )
         found = candidate_pairs(index, config=config.candidates, params=config.signature)
         pairs = [(i, j, sources) for (i, j), sources in found.items()]
@@ -310,6 +325,7 @@ def analyse(
         state.edges,
         docs={d.id: d for d in docs},
         threshold=config.scoring.threshold,
+        floor=config.scoring.model.link_floor,
         decisions=decisions,
     )
     stats = {"documents": len(docs), "candidates": len(pairs), "edges": len(state.edges)}
@@ -355,7 +371,7 @@ def analyse_changed(
         checksums=[(e.checksum, e.archive_checksum) for e in entries]
         + [(d.checksum, d.archive_checksum) for d in changed],
         phash=[e.phash for e in entries] + [d.phash for d in changed],
-        dhash=[e.dhash for e in entries] + [d.dhash for d in changed],
+        layout=[e.layout for e in entries] + [d.layout for d in changed],
     )
     found = candidate_pairs(
         index, config=config.candidates, params=config.signature, query_ids=changed_ids

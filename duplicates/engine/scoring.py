@@ -1,46 +1,54 @@
-"""Exact scoring of candidate pairs, one factor at a time, and the confidence formula.
+"""Exact scoring of candidate pairs, one factor at a time, and the calibrated confidence.
 
 :func:`score_factors` computes every factor of a pair on the *whole* documents and keeps each one
-separately (``None`` when a factor cannot be computed, e.g. no correspondent on one side).
-:func:`confidence` turns a factor dict into one number with a :class:`ScoringConfig`; it needs no
-text or signature, so stored factors can be re-weighted at any time.
+separately (``None`` when a factor cannot be computed, e.g. no correspondent on one side, or a
+page with too little on it for its image to say anything). :func:`confidence` turns a factor
+dict into a probability with the learned model (:mod:`.model`) and a :class:`ScoringConfig`; it
+needs no text or image, so stored factors can be re-weighted at any time.
 
-The formula, in words:
+The model is an additive logistic model fitted on the labelled real-OCR corpus
+(``manage.py calibrate``): every factor adds a learned step function of its value to the log-odds
+that the pair is a duplicate, a missing factor adds nothing. A person's weight for a factor
+multiplies that amount (1 = as learned, 0 = off), so switching a factor off re-scores without
+it and :func:`contributions` says how much each factor moved a score.
 
-* *Content* is the stronger of two paths when both texts are long enough to be reliable: the
-  whole-text path (weighted mean of the calibrated shingle Jaccard and fuzzy ratio) and the
-  containment path (an extract or a scan with missing pages is contained in the other
-  document; only used when the texts differ in length). When a text is too short to be
-  reliable, content is the image similarity (perceptual hashes) alone.
-* Metadata can only lower that: confidence is ``content * (1 - m + m * metadata)`` where
-  ``metadata`` is the weighted mean of the metadata factors present (correspondent, document
-  type, created date, page count, size, title, file name, and the image when the texts are
-  reliable; each with its own weight) and ``m = weights["metadata"]`` is how much metadata
-  counts at all. Same metadata never makes two different texts duplicates.
-* An identical checksum means the same file: confidence 1.
-* A conflict found by the discriminative check (other dates, amounts or reference numbers)
-  multiplies confidence by ``1 - weights["discriminative"]``.
+Factors:
 
-Disable a factor by leaving it out of ``enabled`` (or giving it weight 0).
+* text: ``jaccard`` (word 3-shingles), ``fuzzy`` (edit ratio of the normalised texts),
+  ``characters`` (character 4-grams: what a poor scan keeps of garbled words),
+  ``containment`` (with ``length_ratio``: one text inside a longer one is an extract, a
+  relation of its own, not a duplicate), ``words`` (content words replaced by other words, not
+  misread: in a short text one such word is decisive);
+* ``image``: the page layout's similarity (:func:`.layout.layout_similarity`: the
+  ink's shape, not the white page), ``None`` when a page is too empty to tell;
+* metadata: correspondent, document type, created date, page count, size, title, file name;
+* ``discriminative``: dates, amounts and reference numbers (``id_exact``, ``id_near``,
+  ``id_conflicts``, :mod:`.identifiers`): many conflicts mean other documents of one template,
+  one misread number among many agreeing ones does not;
+* ``checksum``: the same file (confidence 1).
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
-from .candidates import hamming, hash_bits
 from .identifiers import Identifier, compare_identifiers, extract_identifiers
+from .layout import layout_similarity
+from .model import Model, default_model
 from .normalise import normalise_tokens
-from .signatures import SignatureParams, shingle_hashes
+from .signatures import SignatureParams, shingle_hashes, sorted_unique
 from .types import DocFeatures
 
-CONTENT_FACTORS = ("jaccard", "fuzzy", "containment", "image")
+FACTORS_VERSION = 2
+CONTENT_FACTORS = ("jaccard", "fuzzy", "characters", "containment", "words", "image")
 METADATA_FACTORS = (
     "correspondent",
     "document_type",
@@ -52,46 +60,56 @@ METADATA_FACTORS = (
 )
 RULE_FACTORS = ("checksum", "discriminative")
 FACTORS = CONTENT_FACTORS + METADATA_FACTORS + RULE_FACTORS
-INFO_FACTORS = ("text_reliable", "length_ratio")
+INFO_FACTORS = (
+    "text_reliable",
+    "length_ratio",
+    "tokens",
+    "id_exact",
+    "id_near",
+    "id_conflicts",
+    "id_versions",
+    "id_agreement",
+    "id_differ_same_text",
+    "words_rate",
+)
 
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "metadata": 0.3,
-    "jaccard": 0.5,
-    "fuzzy": 2.0,
-    "containment": 1.0,
-    "image": 0.3,
-    "correspondent": 0.4,
-    "document_type": 0.3,
-    "created": 0.4,
-    "page_count": 0.2,
-    "size": 0.1,
-    "title": 0.3,
-    "filename": 0.2,
-    "checksum": 1.0,
-    "discriminative": 1.0,
-}
+# Every weight is a multiplier of what the model learned; "metadata" multiplies all of
+# METADATA_FACTORS at once.
+DEFAULT_WEIGHTS: dict[str, float] = {"metadata": 1.0, **dict.fromkeys(FACTORS, 1.0)}
+
+SAME_TEXT_CHARACTERS = 0.9
+# Texts shorter than this carry no text evidence ("x", "1": OCR of a picture): only the image,
+# the numbers and the metadata say anything about such a pair.
+MIN_TEXT_TOKENS = 3
+WORDS_MIN_LENGTH = 3
+WORDS_MAX_DIFFERENT = 60
+WORDS_MIN_FUZZY = 0.45
+CHARACTER_GRAM = 4
 
 
 @dataclass(frozen=True, slots=True)
 class ScoringConfig:
-    """Weights, enabled factors, calibration and the decision threshold."""
+    """Weights (multipliers of the learned model), enabled factors and the decision threshold
+    (default: the model's, chosen on the training part of the corpus)."""
 
     weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     enabled: frozenset[str] = frozenset(FACTORS)
-    threshold: float = 0.7
+    threshold: float = field(default_factory=lambda: default_model().threshold)
     short_text_tokens: int = 25
-    jaccard_full: float = 0.6
-    fuzzy_floor: float = 0.75
-    fuzzy_full: float = 0.96
-    containment_floor: float = 0.55
-    containment_full: float = 0.85
-    containment_max_length_ratio: float = 0.9
     created_days_zero: int = 45
+    model: Model = field(default_factory=default_model, compare=False, repr=False)
 
     def weight(self, name: str) -> float:
         if name != "metadata" and name not in self.enabled:
             return 0.0
-        return float(self.weights.get(name, 0.0))
+        return float(self.weights.get(name, 1.0))
+
+    def group_weight(self, name: str) -> float:
+        """What the model's amount for factor ``name`` is multiplied by."""
+        weight = self.weight(name)
+        if name in METADATA_FACTORS:
+            weight *= max(0.0, float(self.weights.get("metadata", 1.0)))
+        return weight
 
 
 @dataclass(slots=True)
@@ -102,15 +120,40 @@ class DocContext:
     shingles: np.ndarray
     identifiers: Counter[Identifier]
     token_count: int
+    characters: np.ndarray
+    _words: Counter[str] | None = None
+
+    @property
+    def words(self) -> Counter[str]:
+        """The content words (made on first use: only pairs near enough need them)."""
+        if self._words is None:
+            self._words = content_words(self.tokens_text)
+        return self._words
+
+
+def character_grams(tokens_text: str) -> np.ndarray:
+    """The normalised text's character 4-grams (spaces left out, so words OCR split or joined
+    still agree), as sorted unique 32-bit values: a poor scan garbles whole words but keeps
+    most of their letters."""
+    data = np.frombuffer(tokens_text.replace(" ", "").encode("utf-8"), dtype=np.uint8)
+    if len(data) < CHARACTER_GRAM:
+        return sorted_unique(data.astype(np.uint32))
+    grams = data[: len(data) - 3].astype(np.uint32) << 24
+    grams |= data[1 : len(data) - 2].astype(np.uint32) << 16
+    grams |= data[2 : len(data) - 1].astype(np.uint32) << 8
+    grams |= data[3:].astype(np.uint32)
+    return sorted_unique(grams)
 
 
 def build_context(doc: DocFeatures, *, params: SignatureParams) -> DocContext:
     tokens = normalise_tokens(doc.text)
+    tokens_text = " ".join(tokens)
     return DocContext(
-        tokens_text=" ".join(tokens),
+        tokens_text=tokens_text,
         shingles=shingle_hashes(tokens, params=params),
         identifiers=extract_identifiers(doc.text),
         token_count=len(tokens),
+        characters=character_grams(tokens_text),
     )
 
 
@@ -140,24 +183,80 @@ def shingle_factors(left: np.ndarray, right: np.ndarray) -> tuple[float | None, 
     return shared / (len(left) + len(right) - shared), shared / min(len(left), len(right))
 
 
-def _hash_length(left: int | bytes, right: int | bytes) -> int:
-    """Bit length of a hash pair: bytes know theirs; ints are rounded up to 64, 128, 256..."""
-    if not isinstance(left, int) or not isinstance(right, int):
-        return 8 * max(len(hash_bits(left, nbits=64)), len(hash_bits(right, nbits=64)))
-    longest, nbits = max(left.bit_length(), right.bit_length()), 64
-    while nbits < longest:
-        nbits *= 2
-    return nbits
+def content_words(tokens_text: str) -> Counter[str]:
+    """Words of three letters or more, counted (no numbers, no OCR debris)."""
+    words = Counter(tokens_text.split())
+    for word in [w for w in words if len(w) < WORDS_MIN_LENGTH or not w.isalpha()]:
+        del words[word]
+    return words
+
+
+def _unmatched_words(only: list[str], other: list[str]) -> list[str]:
+    """The words of ``only`` with no near spelling (an OCR misreading: one edit away, two in a
+    word longer than 8 letters) among ``other`` that are not two of its words run together (a
+    word OCR split at a line or column break)."""
+    if not only:
+        return []
+    if not other:
+        return list(only)
+    distances = process.cdist(only, other, scorer=Levenshtein.distance, score_cutoff=2,
+                              dtype=np.uint8, workers=1)  # fmt: skip
+    allowed = np.array([1 if len(word) <= 8 else 2 for word in only], dtype=np.uint8)
+    unmatched = [
+        w for w, near in zip(only, distances.min(axis=1) <= allowed, strict=True) if not near
+    ]
+    pieces = set(other)
+    return [word for word in unmatched if not _two_pieces(word, pieces)]
+
+
+def _two_pieces(word: str, pieces: set[str]) -> bool:
+    return any(word[:cut] in pieces and word[cut:] in pieces for cut in range(2, len(word) - 1))
+
+
+def replaced_words(
+    left: str,
+    right: str,
+    *,
+    left_words: Counter[str] | None = None,
+    right_words: Counter[str] | None = None,
+) -> int | None:
+    """Content words of one text replaced by other words in the other, e.g. "the first copy" /
+    "the second copy", "left with the left neighbour" / "left with the right neighbour".
+
+    ``left`` / ``right``: normalised texts (``*_words``: their :func:`content_words`, if made).
+    The texts' words are compared as multisets; what is left on each side is matched against
+    what is left on the other, where a word one edit away is a misreading, not a replacement.
+    A word left over counts only where the texts, aligned word by word, put it in the place of
+    a word left over on the other side: a word a poorer scan dropped, OCR debris where a number
+    stood, or a line read in another order is not a replacement. ``None`` when the texts differ
+    in too many words to say (they are not near copies anyway)."""
+    a = left_words if left_words is not None else content_words(left)
+    b = right_words if right_words is not None else content_words(right)
+    only_a, only_b = sorted((a - b).elements()), sorted((b - a).elements())
+    if len(only_a) > WORDS_MAX_DIFFERENT or len(only_b) > WORDS_MAX_DIFFERENT:
+        return None
+    unmatched_a = Counter(_unmatched_words(only_a, only_b))
+    unmatched_b = Counter(_unmatched_words(only_b, only_a))
+    if not unmatched_a or not unmatched_b:
+        return 0
+    left_tokens, right_tokens = left.split(), right.split()
+    replaced = 0
+    for tag, i1, i2, j1, j2 in Levenshtein.opcodes(left_tokens, right_tokens):
+        if tag != "replace":
+            continue
+        for x, y in zip(left_tokens[i1:i2], right_tokens[j1:j2], strict=False):
+            if unmatched_a[x] > 0 and unmatched_b[y] > 0:
+                unmatched_a[x] -= 1
+                unmatched_b[y] -= 1
+                replaced += 1
+    return replaced
 
 
 def image_similarity(left: DocFeatures, right: DocFeatures) -> float | None:
-    """Mean over the perceptual hashes both have of ``max(0, 1 - 2 * distance / bits)``."""
-    values = []
-    for a, b in ((left.phash, right.phash), (left.dhash, right.dhash)):
-        if a is None or b is None:
-            continue
-        values.append(max(0.0, 1.0 - 2.0 * hamming(a, b) / _hash_length(a, b)))
-    return sum(values) / len(values) if values else None
+    """The layouts' similarity, or None (no layout, or a page with too little on it)."""
+    if left.layout is None or right.layout is None:
+        return None
+    return layout_similarity(left.layout, right.layout)
 
 
 def _created(left: DocFeatures, right: DocFeatures, *, days_zero: int) -> float | None:
@@ -187,12 +286,26 @@ def score_factors(
     config: ScoringConfig,
 ) -> dict[str, float | None]:
     """Every factor of one pair (see the module docstring)."""
-    jaccard, containment = shingle_factors(left_context.shingles, right_context.shingles)
-    reliable = min(left_context.token_count, right_context.token_count) >= config.short_text_tokens
+    tokens = min(left_context.token_count, right_context.token_count)
+    jaccard = containment = fuzzy = words = characters = None
+    if tokens >= MIN_TEXT_TOKENS:
+        jaccard, containment = shingle_factors(left_context.shingles, right_context.shingles)
+        fuzzy = _text_ratio(left_context.tokens_text, right_context.tokens_text)
+        if fuzzy is not None and fuzzy >= WORDS_MIN_FUZZY:
+            words = replaced_words(
+                left_context.tokens_text, right_context.tokens_text,
+                left_words=left_context.words, right_words=right_context.words,
+            )  # fmt: skip
+        characters, _ = shingle_factors(left_context.characters, right_context.characters)
+    identifiers = compare_identifiers(
+        left=left_context.identifiers, right=right_context.identifiers
+    )
     return {
         "jaccard": jaccard,
         "containment": containment,
-        "fuzzy": _text_ratio(left_context.tokens_text, right_context.tokens_text),
+        "fuzzy": fuzzy,
+        "characters": characters,
+        "words": words,
         "image": image_similarity(left, right),
         "correspondent": _same(left.correspondent_id, right.correspondent_id),
         "document_type": _same(left.document_type_id, right.document_type_id),
@@ -202,69 +315,77 @@ def score_factors(
         "title": _text_ratio(left.title.casefold(), right.title.casefold()),
         "filename": _text_ratio(_stem(left.original_file_name), _stem(right.original_file_name)),
         "checksum": _checksum(left, right),
-        "discriminative": compare_identifiers(
-            left=left_context.identifiers, right=right_context.identifiers
-        ).score,
-        "text_reliable": 1.0 if reliable else 0.0,
+        "discriminative": identifiers.score,
+        "text_reliable": 1.0 if tokens >= config.short_text_tokens else 0.0,
         "length_ratio": _ratio(left_context.token_count, right_context.token_count),
+        "tokens": tokens,
+        "id_exact": identifiers.exact,
+        "id_near": identifiers.near,
+        "id_conflicts": identifiers.conflicts,
+        "id_versions": identifiers.version_conflicts,
+        "id_agreement": identifiers.agreement,
+        # numbers that differ (or are one misreading apart) between texts that otherwise
+        # agree nearly letter for letter: another month of one template, not a poor scan
+        "id_differ_same_text": (
+            identifiers.conflicts + identifiers.near
+            if characters is not None and characters >= SAME_TEXT_CHARACTERS
+            else None
+        ),
+        "words_rate": None if words is None else 1000 * words / max(1, tokens),
     }
 
 
-def _scale(value: float, *, floor: float, full: float) -> float:
-    return min(1.0, max(0.0, (value - floor) / (full - floor)))
+def _group_weights(config: ScoringConfig, *, veto: bool) -> dict[str, float]:
+    weights = {name: config.group_weight(name) for name in FACTORS}
+    if not veto:
+        weights["discriminative"] = 0.0
+    return weights
 
 
-def _content(factors: Mapping[str, float | None], config: ScoringConfig) -> float | None:
-    if not factors.get("text_reliable"):
-        image = factors.get("image")
-        return image if config.weight("image") > 0 and image is not None else None
-    paths: list[float] = []
-    whole = [
-        (config.weight("jaccard"), factors.get("jaccard"), 0.0, config.jaccard_full),
-        (config.weight("fuzzy"), factors.get("fuzzy"), config.fuzzy_floor, config.fuzzy_full),
-    ]
-    whole = [(w, v, lo, hi) for w, v, lo, hi in whole if w > 0 and v is not None]
-    if whole:
-        total = sum(w for w, *_ in whole)
-        paths.append(sum(w * _scale(v, floor=lo, full=hi) for w, v, lo, hi in whole) / total)
-    containment, length_ratio = factors.get("containment"), factors.get("length_ratio") or 0.0
-    if (
-        config.weight("containment") > 0
-        and containment is not None
-        and length_ratio <= config.containment_max_length_ratio
-    ):
-        paths.append(
-            _scale(containment, floor=config.containment_floor, full=config.containment_full)
-        )
-    return max(paths) if paths else None
+def contributions(
+    factors: Mapping[str, float | None], *, config: ScoringConfig
+) -> dict[str, float]:
+    """How much each factor moves the pair's log-odds (after the person's weights); factors
+    that add nothing (missing, switched off) are left out."""
+    weights = _group_weights(config, veto=True)
+    found = {}
+    for group, amount in config.model.terms(factors).items():
+        weight = weights.get(group, 1.0)
+        if amount and weight:
+            found[group] = amount * weight
+    return found
+
+
+def is_same_file(factors: Mapping[str, float | None], *, config: ScoringConfig) -> bool:
+    return config.weight("checksum") > 0 and factors.get("checksum") == 1.0
 
 
 def confidence(
     factors: Mapping[str, float | None], *, config: ScoringConfig, veto: bool = True
 ) -> float:
-    """The confidence in [0, 1] that a pair is a duplicate, from stored factors only.
+    """The probability in [0, 1] that a pair is a duplicate, from stored factors only.
 
-    ``veto=False`` leaves out the discriminative check (to keep vetoed pairs as edges the
-    person can still see and re-weight).
-    """
-    if config.weight("checksum") > 0 and factors.get("checksum") == 1.0:
+    ``veto=False`` leaves out the dates / amounts / numbers check (to keep pairs it alone
+    rejects as edges a person can still see and re-weight)."""
+    if is_same_file(factors, config=config):
         return 1.0
-    content = _content(factors, config)
-    if content is None:
-        return 0.0
-    metadata = list(METADATA_FACTORS)
-    if factors.get("text_reliable"):
-        metadata.append("image")
-    numerator = denominator = 0.0
-    for name in metadata:
-        value, weight = factors.get(name), config.weight(name)
-        if value is not None and weight > 0:
-            numerator += weight * value
-            denominator += weight
-    score = content
-    if denominator:
-        influence = min(1.0, config.weight("metadata"))
-        score *= 1.0 - influence + influence * numerator / denominator
-    if veto and factors.get("discriminative") == 0.0:
-        score *= 1.0 - min(1.0, config.weight("discriminative"))
-    return round(score, 6)
+    logit = config.model.logit(factors, weights=_group_weights(config, veto=veto))
+    return round(_sigmoid(logit), 6)
+
+
+def _sigmoid(value: float) -> float:
+    if value >= 0:
+        return 1.0 / (1.0 + math.exp(-value))
+    exp = math.exp(value)
+    return exp / (1.0 + exp)
+
+
+def part_of(factors: Mapping[str, float | None], *, config: ScoringConfig) -> bool:
+    """One text is contained in a clearly longer one (an extract, a document with a licence in
+    its appendix): a relation of its own, shown to the person, never a duplicate group."""
+    containment = factors.get("containment")
+    length_ratio = factors.get("length_ratio")
+    if containment is None or length_ratio is None:
+        return False
+    model = config.model
+    return containment >= model.part_of_containment and length_ratio <= model.part_of_length_ratio

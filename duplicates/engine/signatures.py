@@ -167,6 +167,18 @@ def _short_shingle_hash(tokens: list[str], *, params: SignatureParams) -> np.nda
     return _combine_token_hashes(_TOKEN_HASHER.hashes(tokens), size=len(tokens))
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` for one document's hashes: a sort and a mask, some twenty times
+    faster than NumPy 2's hash-based ``unique`` on arrays of a few thousand values."""
+    if len(values) < 2:
+        return values.copy()
+    ordered = np.sort(values)
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
 def shingle_hashes(
     tokens: list[str], *, params: SignatureParams, unique: bool = True
 ) -> np.ndarray:
@@ -187,7 +199,7 @@ def shingle_hashes(
         )
     else:
         values = _combine_token_hashes(_TOKEN_HASHER.hashes(tokens), size=size)
-    return np.unique(values) if unique else values
+    return sorted_unique(values) if unique else values
 
 
 def shingle_hashfunc(params: SignatureParams) -> Callable[[bytes], int]:
@@ -260,7 +272,7 @@ def compute_sketches(
     return [
         Sketch(
             minhash=minhashes[i],
-            anchors=np.unique(_anchors(shingle_sets[i], rate=params.anchor_rate)),
+            anchors=sorted_unique(_anchors(shingle_sets[i], rate=params.anchor_rate)),
             token_count=len(token_lists[i]),
             text_hash=text_hash(texts[i]),
             shingles=shingle_sets[i] if keep_shingles else None,

@@ -20,9 +20,11 @@ class DocFeatures:
     """Everything the engine knows about one document.
 
     ``dhash`` and ``phash`` are perceptual hashes as ``int`` or ``bytes`` (any bit length, the
-    same for every document). ``signature`` is a stored signature blob (see
-    :func:`duplicates.engine.signatures.serialise_sketch`); when it is missing or no longer
-    valid for the current parameters the engine recomputes it from ``text``.
+    same for every document); ``layout`` is the first page's layout signature
+    (:mod:`duplicates.engine.layout`), what the image factor compares. ``signature`` is a
+    stored signature blob (see :func:`duplicates.engine.signatures.serialise_sketch`); when it
+    is missing or no longer valid for the current parameters the engine recomputes it from
+    ``text``.
     """
 
     id: DocId
@@ -43,6 +45,7 @@ class DocFeatures:
     dhash: int | bytes | None = None
     phash: int | bytes | None = None
     signature: bytes | None = None
+    layout: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -66,7 +69,8 @@ Edge = PairScore
 
 @dataclass(slots=True)
 class Group:
-    """A duplicate group: every member is linked above the threshold to every other member."""
+    """A duplicate group (see :mod:`.grouping`): ``confidence`` is the mean of the members'
+    confidences to the primary (``member_confidence``)."""
 
     members: tuple[DocId, ...]
     primary: DocId

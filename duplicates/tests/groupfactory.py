@@ -13,15 +13,64 @@ from duplicates.models import DuplicateGroup, GroupMember, PairEdge
 
 _ids = itertools.count(1000)
 
+# the factors of a rescan of a one-page letter, as the engine stores them
 STRONG = {
-    "text_reliable": 1.0, "length_ratio": 1.0, "jaccard": 0.9, "fuzzy": 0.97,
-    "containment": 0.95, "correspondent": 1.0, "document_type": 1.0, "created": 1.0,
-    "title": 1.0, "page_count": 1.0, "size": 1.0, "filename": 0.8, "image": 0.9,
+    "text_reliable": 1.0, "length_ratio": 1.0, "jaccard": 0.9, "fuzzy": 0.97, "characters": 0.96,
+    "containment": 0.95, "words": 0, "words_rate": 0.0, "correspondent": 1.0,
+    "document_type": 1.0, "created": 1.0, "title": 1.0, "page_count": 1.0, "size": 1.0,
+    "filename": 0.8, "image": 0.9, "tokens": 220, "id_exact": 6, "id_near": 0,
+    "id_conflicts": 0, "id_versions": 0, "id_agreement": 1.0, "discriminative": 1.0,
 }  # fmt: skip
 
 
 def factors(**changes: Any) -> dict[str, Any]:
     return {**STRONG, **changes}
+
+
+# Ways a pair looks less alike, from which :func:`weaker` picks (each lowers the learned model's
+# score or leaves it: the model is monotone in every factor).
+WEAKENINGS: tuple[tuple[str, float], ...] = (
+    ("size", 0.3), ("document_type", 0.0), ("jaccard", 0.7), ("length_ratio", 0.7),
+    ("containment", 0.7), ("created", 0.5), ("image", 0.7), ("image", 0.55), ("image", 0.4),
+    ("characters", 0.9), ("characters", 0.8), ("characters", 0.75), ("characters", 0.7),
+    ("characters", 0.6), ("id_agreement", 0.9), ("id_agreement", 0.8), ("id_agreement", 0.7),
+    ("page_count", 0.8), ("page_count", 0.5), ("id_conflicts", 1), ("id_conflicts", 2),
+    ("id_conflicts", 3), ("words_rate", 10.0),
+)  # fmt: skip
+
+
+def weaker(
+    low: float,
+    high: float,
+    *,
+    also: tuple[dict[str, Any], ...] = ({},),
+    keep: tuple[str, ...] = (),
+    scoring: ScoringConfig | None = None,
+) -> dict[str, Any]:
+    """Changes to :data:`STRONG` that make the shipped model score a pair in ``[low, high)``,
+    with each of ``also`` (further changes) applied on top too; ``keep``: factors left alone.
+    Searched (greedily: each step the weakening that lowers the score most without leaving
+    ``low`` behind) rather than written down, so tests do not hang on the calibrated numbers."""
+    scoring = scoring or ScoringConfig()
+
+    def scores(changes: dict[str, Any]) -> list[float]:
+        return [confidence(factors(**{**changes, **extra}), config=scoring) for extra in also]
+
+    options = [(name, value) for name, value in WEAKENINGS if name not in keep]
+    changes: dict[str, Any] = {}
+    current = scores(changes)
+    while not all(low <= score < high for score in current):
+        best: tuple[float, dict[str, Any], list[float]] | None = None
+        for name, value in options:
+            trial = {**changes, name: value}
+            result = scores(trial)
+            lower = min(result) >= low and max(result) < max(current)
+            if lower and (best is None or max(result) < best[0]):
+                best = (max(result), trial, result)
+        if best is None:
+            raise AssertionError(f"no weakening scores in [{low}, {high}) under this model")
+        _, changes, current = best
+    return changes
 
 
 def document(**fields: Any) -> Document:

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from documents.models import Document
 from duplicates.analysis import run_analysis
+from duplicates.engine import ScoringConfig
 from duplicates.engine.corpus import generate_corpus
 from duplicates.models import DocumentSketch, DuplicateGroup, GroupMember, PairEdge
 from duplicates.tests.conftest import LETTER, change_text, feature, page, store_documents
@@ -33,7 +34,7 @@ def test_analysis_groups_the_rescans_of_the_labelled_corpus_and_stores_sketches(
     assert counts["mode"] == "full"  # nothing analysed before: the first run is full
     assert DocumentSketch.objects.count() == len(corpus.docs)
     together = {frozenset(s) for s in member_sets()}
-    for kind in ("exact_copy", "rescan_3", "misread_digit", "extract"):
+    for kind in ("exact_copy", "rescan_3", "misread_digit"):
         cases = [doc_id for doc_id, k in corpus.kind.items() if k == kind]
         assert cases, kind
         for doc_id in cases:
@@ -42,6 +43,14 @@ def test_analysis_groups_the_rescans_of_the_labelled_corpus_and_stores_sketches(
     for group in together:  # same-template bills with other values stay apart
         bills = {corpus.cluster[d] for d in group if corpus.kind.get(d) == "template_bill"}
         assert len(bills) <= 1, group
+    # an extract is part of its document, not a duplicate: kept as an edge, never grouped
+    scoring = ScoringConfig()
+    for doc_id in (d for d, k in corpus.kind.items() if k == "extract"):
+        cluster = {d for d, c in corpus.cluster.items() if c == corpus.cluster[doc_id]}
+        assert not any(cluster <= group for group in together), cluster
+    part_of = PairEdge.objects.part_of(scoring=scoring).values_list("a_id", "b_id")
+    extracts = {d for d, k in corpus.kind.items() if k == "extract"}
+    assert extracts and {a for a, _ in part_of} | {b for _, b in part_of} >= extracts
     assert not Document.objects.filter(needs_analysis=True).exists()
 
 
@@ -54,18 +63,29 @@ def test_analysis_of_a_synced_library_finds_the_planted_duplicates(paperless, an
 
     pk_of = dict(Document.objects.values_list("paperless_id", "pk"))
     together = [frozenset(s) for s in member_sets()]
+    copies = [pair for pair in seeded.duplicate_pairs if pair.kind != "extract"]
+    extracts = [pair for pair in seeded.duplicate_pairs if pair.kind == "extract"]
     found = [
         pair
-        for pair in seeded.duplicate_pairs
+        for pair in copies
         if any({pk_of[pair.original_id], pk_of[pair.duplicate_id]} <= g for g in together)
     ]
-    assert seeded.duplicate_pairs
+    assert copies and extracts
     assert {(p.original_id, p.duplicate_id) for p in found} == {
-        (p.original_id, p.duplicate_id) for p in seeded.duplicate_pairs
+        (p.original_id, p.duplicate_id) for p in copies
     }
+    # an extract is part of its document: shown as such, never grouped with it
+    part_of = {
+        frozenset(pair)
+        for pair in PairEdge.objects.part_of(scoring=ScoringConfig()).values_list("a_id", "b_id")
+    }
+    for pair in extracts:
+        both = frozenset((pk_of[pair.original_id], pk_of[pair.duplicate_id]))
+        assert both in part_of
+        assert not any(both <= g for g in together)
 
 
-def test_a_middle_document_does_not_chain_its_two_halves_into_one_group(analyse):
+def test_a_document_and_its_two_halves_are_related_but_never_grouped(analyse):
     first, second = page(1), page(2)
     store_documents(
         [
@@ -79,9 +99,12 @@ def test_a_middle_document_does_not_chain_its_two_halves_into_one_group(analyse)
 
     edges = {(e.a_id, e.b_id): e.confidence for e in PairEdge.objects.all()}
     assert (1, 2) in edges and (2, 3) in edges  # the whole contains each half
-    groups = member_sets()
-    assert len(groups) == 1 and groups[0] in ({1, 2}, {2, 3})
-    assert not any({1, 3} <= g for g in groups)
+    # Each half is *part of* the whole, not a duplicate of it (the old engine grouped the whole
+    # with one half, and a deletion plan could then trash the longer document): no group, the
+    # two relations are shown, and the halves are never linked to each other.
+    assert member_sets() == []
+    part_of = set(PairEdge.objects.part_of(scoring=ScoringConfig()).values_list("a_id", "b_id"))
+    assert part_of == {(1, 2), (2, 3)}
 
 
 def test_incremental_run_compares_only_the_changed_document(analyse):
@@ -161,3 +184,12 @@ def test_a_sync_that_changed_documents_queues_an_incremental_analysis(paperless,
     queued = Job.objects.filter(kind=Job.Kind.ANALYSIS)
     assert queued.count() == 1  # the second sync changed nothing
     assert queued.get().params == {"full": False}
+
+
+def test_an_empty_library_and_one_of_images_only_analyse_to_no_groups(analyse):
+    assert analyse(full=True)["groups"] == 0  # nothing synced yet: no signatures at all
+
+    store_documents([feature(1, ""), feature(2, "")])  # no text: no MinHash to index
+    counts = analyse(full=True)
+
+    assert counts["groups"] == 0 and not DuplicateGroup.objects.exists()

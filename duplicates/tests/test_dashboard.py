@@ -11,7 +11,7 @@ from django.utils import timezone
 from documents.models import SyncState
 from duplicates.models import AnalysisStatus, DuplicateGroup
 from duplicates.stats import confidence_histogram, dashboard_stats
-from duplicates.tests.groupfactory import document, factors, make_group
+from duplicates.tests.groupfactory import document, factors, make_group, weaker
 from processing.models import Job
 
 
@@ -55,8 +55,9 @@ def test_removed_members_and_the_chosen_primary_are_not_counted(library):
 
 
 def test_histogram_counts_open_groups_per_bin(db):
-    for fuzzy in (0.97, 0.97, 0.9):
-        make_group(pair_factors=[factors(fuzzy=fuzzy)])
+    below = factors(**weaker(0.86, 0.95))
+    for pair in (factors(), factors(fuzzy=0.97), below):  # ~1.0, ~1.0, 0.86-0.95
+        make_group(pair_factors=[pair])
     make_group(status=DuplicateGroup.Status.RESOLVED)
 
     bins = confidence_histogram()

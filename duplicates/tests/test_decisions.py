@@ -140,8 +140,7 @@ def test_weight_change_rescores_stored_factors_without_new_signatures(trio, anal
     sketched = dict(DocumentSketch.objects.values_list("document_id", "computed_at"))
     config = Configuration.objects.get_solo()
     weights = {name: dict(entry) for name, entry in config.factor_weights.items()}
-    weights["metadata"]["weight"] = 1.0  # metadata now counts fully: titles differ
-    weights["title"]["weight"] = 5.0
+    weights["characters"]["weight"] = 5.0  # the shared letters now count five times
     config.apply({"factor_weights": weights})
 
     counts = analyse()
@@ -157,8 +156,8 @@ def test_weight_change_rescores_stored_factors_without_new_signatures(trio, anal
 
 def test_raising_the_threshold_above_every_pair_dissolves_the_group(trio, analyse):
     config = Configuration.objects.get_solo()
-    assert trio.confidence < 0.999
-    config.apply({"duplicate_threshold": 0.999})
+    assert trio.confidence < 1.0
+    config.apply({"duplicate_threshold": 1.0})
 
     analyse()
 

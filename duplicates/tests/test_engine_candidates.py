@@ -22,7 +22,7 @@ def _index(docs):
         sketches=compute_sketches([d.text for d in docs], params=PARAMS),
         checksums=[(d.checksum, d.archive_checksum) for d in docs],
         phash=[d.phash for d in docs],
-        dhash=[d.dhash for d in docs],
+        layout=[d.layout for d in docs],
     )
 
 
@@ -69,7 +69,7 @@ def test_one_page_extract_of_a_three_page_scan_is_a_candidate():
         assert "containment" in found[pair]
 
 
-def test_image_only_documents_are_candidates_through_their_perceptual_hashes():
+def test_image_only_documents_are_candidates_through_their_page_layouts():
     corpus = _corpus()
     found = candidate_pairs(_index(corpus.docs), config=CandidateConfig(), params=PARAMS)
     for pair in _pairs_of_kind(corpus, "image_only"):

@@ -52,3 +52,16 @@ def test_different_version_numbers_conflict():
 
 def test_nothing_to_compare_gives_no_score():
     assert _compare("nur Text", "auch nur Text").score is None
+
+
+def test_another_digit_ocr_does_not_confuse_is_a_real_difference():
+    # 13.03. -> 13.05.: another month, not a misreading (3 and 5 look nothing alike)
+    other_month = BILL.replace("03.04.2024", "03.02.2024")
+    comparison = _compare(BILL, other_month)
+    assert comparison.conflicts == 1 and comparison.near == 0
+
+
+def test_versions_that_differ_are_counted_apart():
+    left = extract_identifiers("GNU Free Documentation License Version 1.2, November 2002")
+    right = extract_identifiers("GNU Free Documentation License Version 1.3, 3 November 2008")
+    assert compare_identifiers(left=left, right=right).version_conflicts == 1

@@ -94,7 +94,7 @@ def test_incremental_run_finds_the_pairs_of_changed_documents(corpus, full_run):
             checksum=d.checksum,
             archive_checksum=d.archive_checksum,
             phash=d.phash,
-            dhash=d.dhash,
+            layout=d.layout,
         )
         for d in corpus.docs
     ]
@@ -110,10 +110,11 @@ def test_incremental_run_finds_the_pairs_of_changed_documents(corpus, full_run):
     assert _edge_set(result.edges) == expected
 
 
-def test_default_settings_meet_the_quality_goals_on_a_fresh_corpus():
+def test_default_settings_keep_their_precision_on_the_synthetic_corpus():
+    # The quality goals are measured on the real-OCR corpus's held-out part
+    # (test_detection_quality.py); on the old synthetic corpus, whose noise is made up to fit
+    # the old engine, the engine must keep its precision.
     corpus = generate_corpus(seed=23, per_kind=10, background=40)
     rows = {row.kind: row for row in evaluate_groups(corpus, analyse(corpus.docs).groups)}
-    for kind in ("rescan_1", "rescan_3", "rescan_5", "rescan_8", "misread_digit"):
-        assert rows[kind].recall >= 0.95, kind
-    assert rows["template_bill"].precision >= 0.98
+    assert rows["all"].precision >= 0.99
     assert rows["template_bill"].wrong == 0

@@ -7,10 +7,10 @@ import random
 import pytest
 
 from duplicates.engine import FACTORS, ScoringConfig, confidence
-from duplicates.engine.scoring import DEFAULT_WEIGHTS
+from duplicates.engine.scoring import DEFAULT_WEIGHTS, INFO_FACTORS
 from duplicates.rescoring import confidences
 
-KEYS = (*FACTORS, "text_reliable", "length_ratio")
+KEYS = (*FACTORS, *INFO_FACTORS)
 
 
 def random_factors(rng: random.Random) -> dict[str, object]:
@@ -22,7 +22,7 @@ def random_factors(rng: random.Random) -> dict[str, object]:
         if roll < 0.25:
             factors[name] = None
         elif roll < 0.4:
-            factors[name] = rng.choice([0.0, 1.0, 0, 1, 0.5])
+            factors[name] = rng.choice([0.0, 1.0, 0, 1, 0.5, 3, 12, 45])
         else:
             factors[name] = round(rng.random(), rng.choice([2, 4, 17]))
     return factors

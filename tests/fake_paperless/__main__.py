@@ -40,6 +40,13 @@ def main(argv: list[str] | None = None) -> None:
         help="answer each thumbnail, preview, download and metadata request after MS "
         "milliseconds, like a real server (a real Paperless took 62 ms for one thumbnail)",
     )
+    parser.add_argument(
+        "--corpus",
+        choices=("heldout", "train", "all"),
+        default=None,
+        help="serve the labelled real-OCR corpus (its files from the corpus cache, see "
+        "manage.py build_corpus) instead of generated documents",
+    )
     args = parser.parse_args(argv)
 
     fake = FakePaperless(
@@ -49,13 +56,24 @@ def main(argv: list[str] | None = None) -> None:
     started = time.monotonic()
     if args.thumbnail_pool:
         content.use_thumbnail_pool(args.thumbnail_pool)
-    result = fake.seed(documents=args.documents, duplicate_ratio=args.duplicate_ratio)
+    if args.corpus:
+        from duplicates.evaluation.build import default_cache
+        from duplicates.evaluation.dataset import read_rows
+
+        rows = read_rows(split=None if args.corpus == "all" else args.corpus)
+        count = len(fake.state.seed_corpus(rows, cache=default_cache()))
+        what = f"the labelled corpus's {args.corpus} part ({count} documents)"
+    else:
+        result = fake.seed(documents=args.documents, duplicate_ratio=args.duplicate_ratio)
+        what = (
+            f"{len(result.document_ids)} documents ({len(result.duplicate_pairs)} planted "
+            "duplicates)"
+        )
     seconds = time.monotonic() - started
     fake.start()
     print(
-        f"Fake Paperless (API {args.api_version}) at {fake.url} with {len(result.document_ids)} "
-        f"documents ({len(result.duplicate_pairs)} planted duplicates, "
-        f"seeded in {seconds:.1f} s).\n"
+        f"Fake Paperless (API {args.api_version}) at {fake.url} with {what}, "
+        f"seeded in {seconds:.1f} s.\n"
         f"Use PAPERLESS_URL={fake.url} PAPERLESS_API_TOKEN={args.token}. Ctrl-C stops it.",
         flush=True,
     )

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from tests.fake_paperless import content
 
@@ -53,7 +54,9 @@ class FakeDocument:
     root_document: int | None = None  # set on an extra file version (Paperless 3)
     version_label: str | None = None
     version_index: int | None = None
-    file_bytes: bytes | None = None  # an uploaded file (a version); else derived from the seeds
+    # an uploaded file (a version) or a corpus file, served as it is; else derived from the seeds
+    file_bytes: bytes | None = None
+    thumbnail_override: bytes | None = None  # a corpus document's real thumbnail
     _checksum: str | None = None
 
     @property
@@ -99,6 +102,8 @@ class FakeDocument:
 
     @property
     def thumbnail(self) -> bytes:
+        if self.thumbnail_override is not None:
+            return self.thumbnail_override
         return content.thumbnail(seed=self.image_seed, variant=self.image_variant)
 
 
@@ -440,6 +445,41 @@ class FakeState:
             return note
 
     # --- seeding ---------------------------------------------------------------------------------
+
+    def seed_corpus(self, rows: list[dict], *, cache: Path) -> dict[int, int]:
+        """Documents of the labelled real-OCR corpus (``duplicates.evaluation``): their text,
+        metadata, real file and Paperless-style thumbnail from the corpus ``cache``. Returns
+        corpus id -> Paperless id."""
+        names: dict[tuple[str, str], int] = {}
+
+        def object_id(kind: str, name: str | None) -> int | None:
+            if not name:
+                return None
+            if (kind, name) not in names:
+                names[(kind, name)] = self.add_object(kind, name=name)["id"]
+            return names[(kind, name)]
+
+        ids = {}
+        for row in rows:
+            folder = cache / row["recipe"]
+            original = next(folder.glob("original.*")).read_bytes()
+            added = datetime.fromisoformat(row["added"]).replace(tzinfo=UTC)
+            document = self.add_document(
+                title=row["title"],
+                content=row["content"],
+                file_bytes=original,
+                thumbnail_override=(folder / "thumbnail.webp").read_bytes(),
+                mime_type=row["mime_type"],
+                original_file_name=row["original_file_name"],
+                page_count=row["page_count"],
+                created=date.fromisoformat(row["created"]),
+                added=added,
+                modified=added,
+                correspondent=object_id("correspondents", row.get("correspondent")),
+                document_type=object_id("document_types", row.get("document_type")),
+            )
+            ids[row["id"]] = document.id
+        return ids
 
     def seed(
         self,

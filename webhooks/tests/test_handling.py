@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from documents.models import Document
 from duplicates.actions import begin_own_change, finish_own_change, refresh_mirror
+from duplicates.engine.layout import BLANK
 from duplicates.models import GroupMember
 from processing import jobs
 from processing.models import Job
@@ -48,7 +49,7 @@ def library(paperless, run_sync, *, documents: int = 30, thumbnails: bool = True
     assert job.status == Job.Status.SUCCEEDED, job.error
     if not thumbnails:
         Document.objects.update(
-            thumbnail_needed=False, phash=0, thumbnail_etag=F("original_checksum")
+            thumbnail_needed=False, phash=0, layout=BLANK, thumbnail_etag=F("original_checksum")
         )
     for queued in Job.objects.filter(kind=Job.Kind.ANALYSIS, status=Job.Status.QUEUED):
         jobs.execute(queued.pk)

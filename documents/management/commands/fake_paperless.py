@@ -17,6 +17,10 @@ class Command(BaseCommand):
         parser.add_argument("--duplicate-ratio", type=float, default=0.1)
         parser.add_argument("--token", default="fake-paperless-token")
         parser.add_argument("--api-version", type=int, choices=(9, 10), default=10)
+        parser.add_argument(
+            "--corpus", choices=("heldout", "train", "all"), default=None,
+            help="serve the labelled real-OCR corpus (built by manage.py build_corpus)",
+        )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         from tests.fake_paperless.__main__ import main
@@ -29,5 +33,6 @@ class Command(BaseCommand):
                 "--duplicate-ratio", str(options["duplicate_ratio"]),
                 "--token", options["token"],
                 "--api-version", str(options["api_version"]),
+                *(["--corpus", options["corpus"]] if options["corpus"] else []),
             ]
         )  # fmt: skip

@@ -177,6 +177,7 @@ class Command(BaseCommand):
                         needs_analysis=True,
                         phash=f.phash - (1 << 64) if f.phash >= 1 << 63 else f.phash,
                         dhash=f.dhash.to_bytes(32, "big"),
+                        layout=f.layout,
                     )
                     for f in part
                 ],

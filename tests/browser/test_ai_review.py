@@ -114,7 +114,8 @@ def test_a_key_pressed_right_after_a_decision_keeps_its_mark(
     page.locator(f"#field-{first[0].pk}.current").wait_for()
     page.evaluate(
         """() => document.addEventListener("htmx:afterSwap", () => {
-            document.body.dispatchEvent(new KeyboardEvent("keydown", {key: "ArrowUp", bubbles: true}));
+            document.body.dispatchEvent(
+                new KeyboardEvent("keydown", {key: "ArrowUp", bubbles: true}));
             window.pressedAt = performance.now();
         }, {once: true})"""
     )

@@ -20,7 +20,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_http_methods
 
 from dedupe_project.access import READ, RUN_JOBS, access
-from documents import previews, thumbnails
+from documents import page_images, previews, thumbnails
 from documents.models import Correspondent, Document, DocumentType, SyncState, Tag
 from documents.paperless import etag_value
 from documents.sync import SyncAlreadyRunning, last_sync_job, start_sync
@@ -169,6 +169,50 @@ def _preview_response(document: Document) -> HttpResponse:
         response = HttpResponse(preview.data, content_type=preview.content_type)
         disposition = "inline" if preview.inline else "attachment"
         response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    return response
+
+
+PAGE_FIELDS = (
+    "paperless_id",
+    "archived_file_name",
+    "archive_checksum",
+    "original_checksum",
+    "modified",
+    "mime_type",
+    "page_count",
+)
+
+
+@access(READ)
+@require_http_methods(["GET", "HEAD"])
+def document_page(request: HttpRequest, paperless_id: int, page: int) -> HttpResponse:
+    """One page drawn as an image on our side (``?width=600|900|1400``), cached on disk and
+    privately by the browser, revalidated with the file's version (review mode shows these)."""
+    from documents.connection import ConnectionNotConfigured
+    from documents.paperless import NotFound, PaperlessError
+
+    document = get_object_or_404(Document.objects.only(*PAGE_FIELDS), paperless_id=paperless_id)
+    raw_width = request.GET.get("width", str(page_images.DEFAULT_WIDTH))
+    width = int(raw_width) if raw_width.isdigit() else 0
+    etag = quote_etag(f"{previews.version_of(document)}-{page}-{width}")
+    if etag in request.headers.get("If-None-Match", ""):
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        try:
+            data = page_images.page_image(document, page=page, width=width)
+        except page_images.NoPage as exc:
+            raise Http404(str(exc)) from exc
+        except (ConnectionNotConfigured, NotFound) as exc:
+            raise Http404(f"No preview: {exc}") from exc
+        except PaperlessError as exc:
+            return HttpResponse(
+                f"Paperless did not send the preview: {exc}",
+                status=502,
+                content_type="text/plain; charset=utf-8",
+            )
+        response = HttpResponse(data, content_type="image/webp")
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, max-age=3600"
     return response
 
 

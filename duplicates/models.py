@@ -429,6 +429,9 @@ class Plan(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    review = models.BooleanField(
+        default=False, help_text="Collected in review mode, one group and one key at a time."
+    )
 
     objects = PlanQuerySet.as_manager()
 
@@ -515,6 +518,51 @@ class PlanItem(models.Model):
 
     def __str__(self) -> str:
         return f"Plan {self.plan_id} item {self.position} ({self.status})"
+
+
+class ReviewDecisionQuerySet(models.QuerySet["ReviewDecision"]):
+    def group_ids(self) -> list[int]:
+        """The decided groups, in the order they were decided."""
+        return list(self.order_by("pk").values_list("group_id", flat=True))
+
+
+class ReviewDecision(models.Model):
+    """One key pressed in review mode, on one group, collected into a draft plan (``plan``).
+
+    ``keep`` adds the group's other documents to the plan (nothing is deleted until a person
+    confirms the plan); ``not_duplicate`` closes the group at once, as on the group page;
+    ``skip`` only moves on. What the decision changed is kept (the primary and the status before
+    it) so "undo" puts the group back exactly."""
+
+    class Kind(models.TextChoices):
+        KEEP = "keep", "Keep the primary, delete the others"
+        NOT_DUPLICATE = "not_duplicate", "Not duplicates"
+        SKIP = "skip", "Skipped"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="review_decisions")
+    group_id = models.BigIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kept_paperless_id = models.PositiveBigIntegerField(null=True, blank=True)
+    previous_primary_id = models.BigIntegerField(null=True, blank=True)
+    previous_primary_chosen = models.BooleanField(default=False)
+    previous_status = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ReviewDecisionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["plan", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "group_id"], name="reviewdecision_one_per_group"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Plan {self.plan_id} group {self.group_id}: {self.kind}"
 
 
 class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):

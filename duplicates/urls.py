@@ -1,11 +1,18 @@
 from django.urls import path
 
-from duplicates import action_views, detail_views, views
+from duplicates import action_views, detail_views, review_views, views
 
 urlpatterns = [
     path("", views.group_list, name="group-list"),
     path("export/", views.group_export, name="group-export"),
     path("analyse/", views.analysis_start, name="analysis-start"),
+    # Review mode: one group at a time, by keyboard; decisions collect into one plan.
+    path("review/", review_views.review_start, name="review-start"),
+    path("review/done/", review_views.review_done, name="review-done"),
+    path("review/undo/", review_views.review_undo, name="review-undo"),
+    path("review/finish/", review_views.review_finish, name="review-finish"),
+    path("review/<int:group_id>/", review_views.review_group, name="review-group"),
+    path("review/<int:group_id>/decide/", review_views.review_decide, name="review-decide"),
     path("<int:group_id>/", detail_views.group_detail, name="group-detail"),
     path("<int:group_id>/primary/", detail_views.set_primary, name="group-set-primary"),
     path("<int:group_id>/remove/", detail_views.remove_member, name="group-remove-member"),

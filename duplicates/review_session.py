@@ -139,7 +139,8 @@ def decide(
 def _add_items(plan: Plan, group_id: int) -> None:
     from duplicates.actions import ITEM_BATCH, _items_for_groups
 
-    start = (plan.items.aggregate(last=Max("position"))["last"] or -1) + 1
+    last = plan.items.aggregate(last=Max("position"))["last"]
+    start = 0 if last is None else last + 1
     items = _items_for_groups(plan, [group_id])
     for offset, item in enumerate(items):
         item.position = start + offset
@@ -222,7 +223,9 @@ def reason_line(*, left: Any, right: Any, factors: dict[str, Any] | None) -> str
     text = max(float(factors.get("fuzzy") or 0), float(factors.get("jaccard") or 0))
     contained = float(factors.get("containment") or 0)
     parts = []
-    if not factors.get("text_reliable", 1):
+    if not factors:
+        parts.append("no stored comparison of their texts")
+    elif not factors.get("text_reliable", 1):
         parts.append("too little text to compare")
     elif text >= 0.98:
         parts.append("same text")

@@ -45,6 +45,14 @@ def test_keep_puts_the_others_in_one_draft_plan_and_deletes_nothing(admin_user):
         assert item.kept_paperless_id == kept[item.group_id] != item.paperless_id
 
 
+def test_groups_of_two_add_one_item_each_after_the_last(admin_user):
+    groups_of_two = groups(3)
+    for group in groups_of_two:
+        review_session.decide(group=group, kind="keep", user=admin_user)
+    plan = Plan.objects.get(review=True)
+    assert list(plan.items.order_by("position").values_list("position", flat=True)) == [0, 1, 2]
+
+
 def test_a_number_keeps_another_member_which_becomes_the_primary(admin_user):
     group = groups(1, members=3)[0]
     other = [pid for pid in pids(group) if pid != group.primary.paperless_id][1]

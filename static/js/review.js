@@ -52,7 +52,7 @@
   function settled() {
     busy = false;
     var scope = root();
-    if (scope) { scope.removeAttribute("aria-busy"); }
+    if (scope) { scope.removeAttribute("aria-busy"); scope.dataset.ready = "1"; }
     prefetch();
     colourTags();
   }

@@ -108,14 +108,26 @@ def _pages(document: Document, page: int, width: int) -> dict[str, Any]:
     return {"document": document, "has_page": has_page, "src": f"{url}?width={width}"}
 
 
-def review_context(request: HttpRequest, group_id: int, params: QueryDict) -> dict[str, Any]:
+def review_context(
+    request: HttpRequest,
+    group_id: int,
+    params: QueryDict,
+    *,
+    known: tuple[Plan | None, list[int], list[int]] | None = None,
+) -> dict[str, Any]:
+    """What the page shows; ``known`` is (plan, decided group ids, order) when the caller has
+    just read them (a decision), so they are not read twice."""
     try:
         group = review.group_for_review(group_id)
     except DuplicateGroup.DoesNotExist as exc:
         raise Http404("No such duplicate group.") from exc
     query = _filters_of(params)
-    plan, decided = _decided(request.user)
-    where = review_session.position(order=_order(query), decided=decided, current=group.pk)
+    if known is None:
+        plan, decided = _decided(request.user)
+        order = _order(query)
+    else:
+        plan, decided, order = known
+    where = review_session.position(order=order, decided=decided, current=group.pk)
     documents = review.member_documents(group)
     left = documents[0] if documents else None
     right = review.active_member(group, _int(params.get("compare")) or 0)
@@ -278,13 +290,22 @@ def review_decide(request: HttpRequest, group_id: int) -> HttpResponse:
     except review_session.DecisionError as exc:
         messages.error(request, str(exc))
         return _after(request, group.pk, query, started, state=request.POST)
-    _plan, decided = _decided(request.user)
-    where = review_session.position(order=_order(query), decided=decided, current=group.pk)
-    return _after(request, where.next, query, started, state=request.POST)
+    plan, decided = _decided(request.user)
+    order = _order(query)
+    where = review_session.position(order=order, decided=decided, current=group.pk)
+    return _after(
+        request, where.next, query, started, state=request.POST, known=(plan, decided, order)
+    )
 
 
 def _after(
-    request: HttpRequest, group_id: int | None, query: str, started: float, *, state: QueryDict
+    request: HttpRequest,
+    group_id: int | None,
+    query: str,
+    started: float,
+    *,
+    state: QueryDict,
+    known: tuple[Plan | None, list[int], list[int]] | None = None,
 ) -> HttpResponse:
     extra = {name: state[name] for name in ("zoom",) if state.get(name)}
     url = review_url(group_id, query, **extra)
@@ -296,7 +317,7 @@ def _after(
         return _timed(response, started)
     params = QueryDict(query, mutable=True)
     params.update(extra)
-    context = review_context(request, group_id, params)
+    context = review_context(request, group_id, params, known=known)
     return _timed(_render(request, context, push=url), started)
 
 

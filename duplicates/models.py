@@ -122,6 +122,15 @@ class DuplicateGroupQuerySet(models.QuerySet["DuplicateGroup"]):
             models.Prefetch("members", queryset=active, to_attr="active_members")
         )
 
+    def handled(self) -> DuplicateGroupQuerySet:
+        """Groups something is already being done with: in a plan that is queued or running,
+        kept in someone's review plan awaiting confirmation, or with a member a dry run tagged
+        (and no undo has untagged since)."""
+        return self.filter(handled_q())
+
+    def not_handled(self) -> DuplicateGroupQuerySet:
+        return self.exclude(handled_q())
+
     def dissolve_broken(self) -> int:
         """Delete groups with fewer than two members left (documents deleted in Paperless);
         groups a person closed as "not duplicates" are kept as the record of that decision.
@@ -132,6 +141,24 @@ class DuplicateGroupQuerySet(models.QuerySet["DuplicateGroup"]):
             .filter(active__lt=2)
         )
         return broken.delete()[1].get(DuplicateGroup._meta.label, 0)
+
+
+def handled_q() -> Q:
+    """The condition of :meth:`DuplicateGroupQuerySet.handled`, for any group queryset."""
+    from dedupe_project.models import Configuration
+
+    in_plan = PlanItem.objects.filter(group_id=models.OuterRef("pk")).filter(
+        Q(plan__status__in=[Plan.Status.QUEUED, Plan.Status.RUNNING])
+        | Q(plan__status=Plan.Status.DRAFT, plan__review=True, paperless_id__isnull=False)
+    )
+    condition = Q(models.Exists(in_plan))
+    tag_id = Configuration.objects.get_solo().dry_run_tag_id
+    if tag_id is not None:
+        tagged = GroupMember.objects.filter(
+            group=models.OuterRef("pk"), removed=False, document__tags__paperless_id=tag_id
+        )
+        condition |= Q(models.Exists(tagged))
+    return condition
 
 
 class DuplicateGroup(models.Model):

@@ -25,7 +25,7 @@ from dedupe_project.access import PLAN, READ, REVIEW, access
 from dedupe_project.models import Configuration
 from documents.models import Document
 from duplicates import review, review_session
-from duplicates.filters import filter_query, parse_group_filters, select_groups
+from duplicates.filters import filter_query, page_filters, select_groups
 from duplicates.models import DuplicateGroup, GroupMember, PairEdge, Plan, PlanItem, ReviewDecision
 
 ZOOMS = {"fit": 600, "read": 900, "large": 1400}
@@ -50,7 +50,7 @@ def _filters_of(data: QueryDict) -> str:
 
 
 def _order(query: str) -> list[int]:
-    filters, _errors = parse_group_filters(QueryDict(query))
+    filters, _errors = page_filters(QueryDict(query))
     saved = Configuration.objects.get_solo().scoring_config()
     return list(select_groups(filters, saved=saved).pks())
 

@@ -268,3 +268,43 @@ def test_a_viewer_sees_the_review_but_cannot_decide(viewer_client):
     refused = viewer_client.post(decide_url(group), {"decision": "keep"})
     assert refused.status_code == 403
     assert not ReviewDecision.objects.exists()
+
+
+# --- groups already handled -----------------------------------------------------------------------
+
+
+def test_groups_in_a_running_plan_or_tagged_by_a_dry_run_drop_out_of_new(auth_client, admin_user):
+    from dedupe_project.models import Configuration
+    from documents.models import Tag
+
+    queued, tagged, plain = groups(3)
+    plan = Plan.objects.create(action=Plan.Action.DELETE_DUPLICATES, status=Plan.Status.QUEUED)
+    PlanItem.objects.create(plan=plan, position=0, group_id=queued.pk, paperless_id=1)
+    tag = Tag.objects.create(paperless_id=777, name="dedupe: dry run")
+    Configuration.objects.filter(pk=Configuration.objects.get_solo().pk).update(dry_run_tag_id=777)
+    tagged.members.exclude(document_id=tagged.primary_id).first().document.tags.add(tag)
+
+    assert set(DuplicateGroup.objects.handled().values_list("pk", flat=True)) == {
+        queued.pk,
+        tagged.pk,
+    }
+    new = auth_client.get(reverse("group-list"), {"status": "new"}).content.decode()
+    assert f'id="group-{plain.pk}"' in new
+    assert f'id="group-{queued.pk}"' not in new and f'id="group-{tagged.pk}"' not in new
+    assert 'id="handled-hidden"' in new
+    shown = auth_client.get(reverse("group-list"), {"status": "new", "handled": "show"})
+    html = shown.content.decode()
+    assert f'id="group-{queued.pk}"' in html and "already handled" in html
+    # every status: nothing hidden, the handled ones say so
+    everything = auth_client.get(reverse("group-list")).content.decode()
+    assert f'id="group-{tagged.pk}"' in everything and 'id="handled-hidden"' not in everything
+    # review goes through the new groups not handled
+    start = auth_client.get(reverse("review-start"))
+    assert start["Location"].startswith(reverse("review-group", args=[plain.pk]))
+
+
+def test_a_group_kept_in_a_review_counts_as_handled_and_a_skipped_one_does_not(admin_user):
+    kept, skipped = groups(2)
+    review_session.decide(group=kept, kind="keep", user=admin_user)
+    review_session.decide(group=skipped, kind="skip", user=admin_user)
+    assert list(DuplicateGroup.objects.handled().values_list("pk", flat=True)) == [kept.pk]

@@ -20,4 +20,13 @@
     });
   }
   window.setInterval(poll, POLL_MS);
+
+  // A form answered 422 (invalid input) carries its field errors: show it in place like any
+  // answer (htmx leaves 4xx answers out by default, so the person saw nothing happen).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr && event.detail.xhr.status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
 })();

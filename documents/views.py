@@ -202,24 +202,58 @@ def document_page(request: HttpRequest, paperless_id: int, page: int) -> HttpRes
             data = page_images.page_image(document, page=page, width=width)
         except page_images.NoPage as exc:
             raise Http404(str(exc)) from exc
-        except (ConnectionNotConfigured, NotFound) as exc:
-            raise Http404(f"No preview: {exc}") from exc
-        except PaperlessError as exc:
-            return HttpResponse(
-                f"Paperless did not send the preview: {exc}",
-                status=502,
-                content_type="text/plain; charset=utf-8",
-            )
+        except (ConnectionNotConfigured, PaperlessError) as exc:
+            # Drawn in place of the page (a broken image says nothing), and not cached.
+            reason = "Paperless has no such document" if isinstance(exc, NotFound) else str(exc)
+            return _no_page_image(f"No preview of #{paperless_id}", reason)
         response = HttpResponse(data, content_type="image/webp")
     response["ETag"] = etag
     response["Cache-Control"] = "private, max-age=3600"
     return response
 
 
+def _no_page_image(title: str, reason: str) -> HttpResponse:
+    from django.utils.html import escape
+
+    lines = [reason[i : i + 60] for i in range(0, min(len(reason), 240), 60)]
+    text = "".join(
+        f'<text x="24" y="{110 + 26 * n}" font-size="18">{escape(line)}</text>'
+        for n, line in enumerate(lines)
+    )
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="600" height="849" viewBox="0 0 600 849">'
+        '<rect width="600" height="849" fill="#f2f4f7" stroke="#98a2b3"/>'
+        f'<g font-family="sans-serif" fill="#344054"><text x="24" y="70" font-size="24">'
+        f"{escape(title)}</text>{text}</g></svg>"
+    )
+    response = HttpResponse(svg, content_type="image/svg+xml")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @access(RUN_JOBS)
 @require_http_methods(["POST"])
 def sync_now(request: HttpRequest) -> HttpResponse:
+    from django.urls import reverse
+    from django.utils.html import format_html
+
+    from documents.connection import connection_settings
+
     full = request.POST.get("full") == "1"
+    if not connection_settings().configured:
+        # Say what is missing before anything starts (the job would only fail).
+        messages.error(
+            request,
+            format_html(
+                "Nothing was synced: no Paperless connection is set up yet. Enter Paperless's "
+                'URL and an API token on the <a href="{}">Connection</a> page first.',
+                reverse("connection"),
+            ),
+        )
+        if request.htmx:
+            context = {**sync_status_context(), "sync_refused": True}
+            return render(request, "documents/partials/sync_status.html", context)
+        return redirect("dashboard")
     try:
         job = start_sync(full=full, user=request.user)
     except SyncAlreadyRunning as exc:

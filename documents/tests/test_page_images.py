@@ -71,3 +71,13 @@ def test_the_widths_served_are_the_ones_the_review_asks_for():
     from duplicates.review_views import ZOOMS
 
     assert set(ZOOMS.values()) <= set(page_images.WIDTHS)
+
+
+def test_a_document_paperless_no_longer_has_is_drawn_as_a_note_not_a_broken_image(
+    auth_client, synced
+):
+    Document.objects.create(paperless_id=5555, title="gone from Paperless")
+    response = auth_client.get(page_url(5555))
+    assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
+    assert response["Cache-Control"] == "no-store"
+    assert b"No preview of #5555" in response.content and b"no such document" in response.content

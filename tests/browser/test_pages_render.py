@@ -74,3 +74,45 @@ def test_settings_without_javascript(browser, live_app, admin_user):
         assert "Settings saved." in page.locator("#messages").inner_text()
     finally:
         context.close()
+
+
+def test_a_job_page_turns_into_its_summary_when_the_job_finishes(page, live_app, admin_user):
+    from django.utils import timezone
+
+    from duplicates.tests.groupfactory import make_group
+    from processing.models import Job
+
+    errors = console_errors(page)
+    for _ in range(2):
+        make_group()
+    job = Job.objects.create(
+        kind=Job.Kind.ANALYSIS, status=Job.Status.RUNNING, started_at=timezone.now()
+    )
+    log_in(page, live_app, password=PASSWORD)
+    page.goto(f"{live_app.url}/jobs/{job.pk}/")
+    assert page.locator(f"#job-{job.pk}-card button:has-text('Cancel')").count() == 1
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.SUCCEEDED,
+        finished_at=timezone.now(),
+        result={"mode": "full", "documents": 4, "compared": 4},
+    )
+    summary = page.locator("#job-summary strong")
+    summary.wait_for(timeout=15_000)
+    assert summary.inner_text() == "4 documents analysed; 2 groups of duplicates wait for review."
+    assert page.locator(f"#job-{job.pk}-card button:has-text('Cancel')").count() == 0
+    assert "Finished" in page.locator(f"#job-{job.pk}-card .facts").inner_text()
+    page.click("text=Review them")
+    page.wait_for_selector("#review[data-ready='1']")
+    assert not errors, errors
+
+
+def test_sync_now_without_a_connection_points_to_the_connection_page(page, live_app, admin_user):
+    errors = console_errors(page)
+    log_in(page, live_app, password=PASSWORD)
+    page.click("button:has-text('Sync now')")
+    message = page.locator("#messages .message.error")
+    message.wait_for()
+    assert "no Paperless connection is set up yet" in message.inner_text()
+    message.locator("a:has-text('Connection')").click()
+    page.wait_for_url("**/settings/connection/")
+    assert not errors, errors

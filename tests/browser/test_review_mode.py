@@ -34,10 +34,18 @@ document.addEventListener("htmx:afterSettle", () => {
 """
 
 
-def make_library(fake_paperless) -> list[DuplicateGroup]:
-    """GROUPS groups of two documents, in the fake Paperless and in our mirror."""
+def make_library(fake_paperless, *, groups: int = GROUPS) -> list[DuplicateGroup]:
+    """Groups of two documents, in the fake Paperless and in our mirror, with the fake set up
+    as the connection."""
+    Configuration.objects.get_solo().apply(
+        {
+            "paperless_url": fake_paperless.url,
+            "paperless_token": fake_paperless.token,
+            "sync_interval_minutes": 0,
+        }
+    )
     made = []
-    for number in range(GROUPS):
+    for number in range(groups):
         docs = []
         for side in range(2):
             fake = fake_paperless.state.add_document(title=f"Invoice {number}-{side}")
@@ -85,13 +93,6 @@ def press_and_wait(page, key: str, *, before: int | None) -> None:
 
 
 def test_fifty_groups_decided_by_keyboard(page, live_app, admin_user, fake_paperless):
-    Configuration.objects.get_solo().apply(
-        {
-            "paperless_url": fake_paperless.url,
-            "paperless_token": fake_paperless.token,
-            "sync_interval_minutes": 0,
-        }
-    )
     groups = make_library(fake_paperless)
     errors = console_errors(page)
     server_ms: list[float] = []

@@ -122,14 +122,15 @@ class DuplicateGroupQuerySet(models.QuerySet["DuplicateGroup"]):
             models.Prefetch("members", queryset=active, to_attr="active_members")
         )
 
-    def handled(self) -> DuplicateGroupQuerySet:
+    def handled(self, *, dry_run_tag_id: int | bool | None = False) -> DuplicateGroupQuerySet:
         """Groups something is already being done with: in a plan that is queued or running,
         kept in someone's review plan awaiting confirmation, or with a member a dry run tagged
-        (and no undo has untagged since)."""
-        return self.filter(handled_q())
+        (and no undo has untagged since). ``dry_run_tag_id``: the setting, when the caller has
+        read it already."""
+        return self.filter(handled_q(dry_run_tag_id=dry_run_tag_id))
 
-    def not_handled(self) -> DuplicateGroupQuerySet:
-        return self.exclude(handled_q())
+    def not_handled(self, *, dry_run_tag_id: int | bool | None = False) -> DuplicateGroupQuerySet:
+        return self.exclude(handled_q(dry_run_tag_id=dry_run_tag_id))
 
     def dissolve_broken(self) -> int:
         """Delete groups with fewer than two members left (documents deleted in Paperless);
@@ -143,8 +144,9 @@ class DuplicateGroupQuerySet(models.QuerySet["DuplicateGroup"]):
         return broken.delete()[1].get(DuplicateGroup._meta.label, 0)
 
 
-def handled_q() -> Q:
-    """The condition of :meth:`DuplicateGroupQuerySet.handled`, for any group queryset."""
+def handled_q(*, dry_run_tag_id: int | bool | None = False) -> Q:
+    """The condition of :meth:`DuplicateGroupQuerySet.handled`, for any group queryset
+    (``dry_run_tag_id`` False: read from the configuration)."""
     from dedupe_project.models import Configuration
 
     in_plan = PlanItem.objects.filter(group_id=models.OuterRef("pk")).filter(
@@ -152,7 +154,11 @@ def handled_q() -> Q:
         | Q(plan__status=Plan.Status.DRAFT, plan__review=True, paperless_id__isnull=False)
     )
     condition = Q(models.Exists(in_plan))
-    tag_id = Configuration.objects.get_solo().dry_run_tag_id
+    tag_id = (
+        Configuration.objects.get_solo().dry_run_tag_id
+        if dry_run_tag_id is False
+        else dry_run_tag_id
+    )
     if tag_id is not None:
         tagged = GroupMember.objects.filter(
             group=models.OuterRef("pk"), removed=False, document__tags__paperless_id=tag_id

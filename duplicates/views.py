@@ -78,7 +78,7 @@ def group_list(request: HttpRequest) -> HttpResponse:
     rows = load_groups(list(page.object_list), scoring=selection.scoring)
     handled = set(
         DuplicateGroup.objects.filter(pk__in=[row.pk for row in rows])
-        .handled()
+        .handled(dry_run_tag_id=config.dry_run_tag_id)
         .values_list("pk", flat=True)
     )
     for row in rows:

@@ -206,7 +206,7 @@ def document_page(request: HttpRequest, paperless_id: int, page: int) -> HttpRes
             # Drawn in place of the page (a broken image says nothing), and not cached.
             reason = "Paperless has no such document" if isinstance(exc, NotFound) else str(exc)
             return _no_page_image(f"No preview of #{paperless_id}", reason)
-        response = HttpResponse(data, content_type="image/webp")
+        response = HttpResponse(data, content_type=page_images.CONTENT_TYPE)
     response["ETag"] = etag
     response["Cache-Control"] = "private, max-age=3600"
     return response

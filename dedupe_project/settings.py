@@ -112,6 +112,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    # django-ninja as an app: /api/docs serves the Swagger UI it ships in its static files
+    # (no CDN, which the CSP blocks and offline installations can't reach).
+    "ninja",
     "channels",
     "django_dramatiq",
     "django_prometheus",

@@ -92,15 +92,22 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Settings saved.")
             if queue_rescore_if_changed(before=before, config=saved, user=request.user):
                 messages.info(request, "Scoring changed: the stored pairs are being re-scored.")
-            return redirect("settings")
-        messages.error(request, "Nothing was saved: correct the fields marked below.")
+            if not request.htmx:
+                return redirect("settings")
+            # With HTMX the form answers in place, the confirmation inside it.
+            form = ConfigurationForm(instance=saved)
+        else:
+            messages.error(request, "Nothing was saved: correct the fields marked below.")
     template = "settings.html#settings-form" if request.htmx else "settings.html"
     context = {
         "form": form,
         "openai_hint": config.secret_hint("openai_api_key"),
         "dry_run_tag_name": config.dry_run_tag_name,
     }
-    return render(request, template, context, status=422 if form.errors else 200)
+    # Without JavaScript an invalid form is a 422 page; with HTMX the form answers in place with
+    # its field errors as a normal answer (a 4xx would also be logged as an error in the console).
+    status = 422 if form.errors and not request.htmx else 200
+    return render(request, template, context, status=status)
 
 
 @access(SETTINGS)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:paperless_id>/", views.document_detail, name="document-detail"),
     path("<int:paperless_id>/thumbnail/", views.document_thumbnail, name="document-thumbnail"),
     path("<int:paperless_id>/preview/", views.document_preview, name="document-preview"),
+    path("<int:paperless_id>/pages/<int:page>/", views.document_page, name="document-page"),
 ]

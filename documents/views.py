@@ -20,7 +20,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_http_methods
 
 from dedupe_project.access import READ, RUN_JOBS, access
-from documents import previews, thumbnails
+from documents import page_images, previews, thumbnails
 from documents.models import Correspondent, Document, DocumentType, SyncState, Tag
 from documents.paperless import etag_value
 from documents.sync import SyncAlreadyRunning, last_sync_job, start_sync
@@ -177,10 +177,88 @@ def _preview_response(document: Document) -> HttpResponse:
     return response
 
 
+PAGE_FIELDS = (
+    "paperless_id",
+    "archived_file_name",
+    "archive_checksum",
+    "original_checksum",
+    "modified",
+    "mime_type",
+    "page_count",
+)
+
+
+@access(READ)
+@require_http_methods(["GET", "HEAD"])
+def document_page(request: HttpRequest, paperless_id: int, page: int) -> HttpResponse:
+    """One page drawn as an image on our side (``?width=600|900|1400``), cached on disk and
+    privately by the browser, revalidated with the file's version (review mode shows these)."""
+    from documents.connection import ConnectionNotConfigured
+    from documents.paperless import NotFound, PaperlessError
+
+    document = get_object_or_404(Document.objects.only(*PAGE_FIELDS), paperless_id=paperless_id)
+    raw_width = request.GET.get("width", str(page_images.DEFAULT_WIDTH))
+    width = int(raw_width) if raw_width.isdigit() else 0
+    etag = quote_etag(f"{previews.version_of(document)}-{page}-{width}")
+    if etag in request.headers.get("If-None-Match", ""):
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        try:
+            data = page_images.page_image(document, page=page, width=width)
+        except page_images.NoPage as exc:
+            raise Http404(str(exc)) from exc
+        except (ConnectionNotConfigured, PaperlessError) as exc:
+            # Drawn in place of the page (a broken image says nothing), and not cached.
+            reason = "Paperless has no such document" if isinstance(exc, NotFound) else str(exc)
+            return _no_page_image(f"No preview of #{paperless_id}", reason)
+        response = HttpResponse(data, content_type=page_images.CONTENT_TYPE)
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _no_page_image(title: str, reason: str) -> HttpResponse:
+    from django.utils.html import escape
+
+    lines = [reason[i : i + 60] for i in range(0, min(len(reason), 240), 60)]
+    text = "".join(
+        f'<text x="24" y="{110 + 26 * n}" font-size="18">{escape(line)}</text>'
+        for n, line in enumerate(lines)
+    )
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="600" height="849" viewBox="0 0 600 849">'
+        '<rect width="600" height="849" fill="#f2f4f7" stroke="#98a2b3"/>'
+        f'<g font-family="sans-serif" fill="#344054"><text x="24" y="70" font-size="24">'
+        f"{escape(title)}</text>{text}</g></svg>"
+    )
+    response = HttpResponse(svg, content_type="image/svg+xml")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @access(RUN_JOBS)
 @require_http_methods(["POST"])
 def sync_now(request: HttpRequest) -> HttpResponse:
+    from django.urls import reverse
+    from django.utils.html import format_html
+
+    from documents.connection import connection_settings
+
     full = request.POST.get("full") == "1"
+    if not connection_settings().configured:
+        # Say what is missing before anything starts (the job would only fail).
+        messages.error(
+            request,
+            format_html(
+                "Nothing was synced: no Paperless connection is set up yet. Enter Paperless's "
+                'URL and an API token on the <a href="{}">Connection</a> page first.',
+                reverse("connection"),
+            ),
+        )
+        if request.htmx:
+            context = {**sync_status_context(), "sync_refused": True}
+            return render(request, "documents/partials/sync_status.html", context)
+        return redirect("dashboard")
     try:
         job = start_sync(full=full, user=request.user)
     except SyncAlreadyRunning as exc:

@@ -43,7 +43,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -146,6 +146,9 @@ class GroupFilters:
     off: frozenset[str] = frozenset()
     on: frozenset[str] = frozenset()
     sort: str = DEFAULT_SORT
+    hide_handled: bool = False
+    """Leave out the groups already handled (in a plan, tagged by a dry run): the pages set it
+    for the new groups unless ``handled=show``; the API never does."""
 
     @property
     def sort_key(self) -> str:
@@ -349,6 +352,8 @@ def prefiltered(filters: GroupFilters) -> QuerySet[DuplicateGroup]:
     queryset = DuplicateGroup.objects.all()
     if filters.statuses:
         queryset = queryset.filter(status__in=filters.statuses)
+    if filters.hide_handled:
+        queryset = queryset.not_handled()
     member = Q()
     if filters.tag:
         member &= Q(document__tags=filters.tag)
@@ -594,9 +599,19 @@ def _negate(value: Any) -> Any:
     return -value
 
 
-def matching_group_ids(data: QueryDict | Mapping[str, Any]) -> list[int]:
-    """Every group pk the list's filters in ``data`` select ("select all N matching")."""
+def page_filters(data: Mapping[str, Any] | QueryDict) -> tuple[GroupFilters, FieldErrors]:
+    """The filters as the pages apply them: new groups already handled (in a plan, tagged by a
+    dry run) drop out unless ``handled=show`` asks for them."""
     filters, errors = parse_group_filters(data)
+    if DuplicateGroup.Status.NEW in filters.statuses and _one(data, "handled") != "show":
+        filters = replace(filters, hide_handled=True)
+    return filters, errors
+
+
+def matching_group_ids(data: QueryDict | Mapping[str, Any]) -> list[int]:
+    """Every group pk the list's filters in ``data`` select ("select all N matching"), as the
+    list page showed them."""
+    filters, errors = page_filters(data)
     if errors:
         raise FilterError(errors)
     return list(select_groups(filters).pks())
@@ -696,6 +711,7 @@ class GroupRow:
     stored_confidence: float
     members: list[MemberRow]
     breakdown: list[FactorBar]
+    handled: bool = False
 
     @property
     def pk(self) -> int:

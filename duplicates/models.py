@@ -136,6 +136,16 @@ class DuplicateGroupQuerySet(models.QuerySet["DuplicateGroup"]):
             models.Prefetch("members", queryset=active, to_attr="active_members")
         )
 
+    def handled(self, *, dry_run_tag_id: int | bool | None = False) -> DuplicateGroupQuerySet:
+        """Groups something is already being done with: in a plan that is queued or running,
+        kept in someone's review plan awaiting confirmation, or with a member a dry run tagged
+        (and no undo has untagged since). ``dry_run_tag_id``: the setting, when the caller has
+        read it already."""
+        return self.filter(handled_q(dry_run_tag_id=dry_run_tag_id))
+
+    def not_handled(self, *, dry_run_tag_id: int | bool | None = False) -> DuplicateGroupQuerySet:
+        return self.exclude(handled_q(dry_run_tag_id=dry_run_tag_id))
+
     def dissolve_broken(self) -> int:
         """Delete groups with fewer than two members left (documents deleted in Paperless);
         groups a person closed as "not duplicates" are kept as the record of that decision.
@@ -146,6 +156,29 @@ class DuplicateGroupQuerySet(models.QuerySet["DuplicateGroup"]):
             .filter(active__lt=2)
         )
         return broken.delete()[1].get(DuplicateGroup._meta.label, 0)
+
+
+def handled_q(*, dry_run_tag_id: int | bool | None = False) -> Q:
+    """The condition of :meth:`DuplicateGroupQuerySet.handled`, for any group queryset
+    (``dry_run_tag_id`` False: read from the configuration)."""
+    from dedupe_project.models import Configuration
+
+    in_plan = PlanItem.objects.filter(group_id=models.OuterRef("pk")).filter(
+        Q(plan__status__in=[Plan.Status.QUEUED, Plan.Status.RUNNING])
+        | Q(plan__status=Plan.Status.DRAFT, plan__review=True, paperless_id__isnull=False)
+    )
+    condition = Q(models.Exists(in_plan))
+    tag_id = (
+        Configuration.objects.get_solo().dry_run_tag_id
+        if dry_run_tag_id is False
+        else dry_run_tag_id
+    )
+    if tag_id is not None:
+        tagged = GroupMember.objects.filter(
+            group=models.OuterRef("pk"), removed=False, document__tags__paperless_id=tag_id
+        )
+        condition |= Q(models.Exists(tagged))
+    return condition
 
 
 class DuplicateGroup(models.Model):
@@ -448,6 +481,9 @@ class Plan(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    review = models.BooleanField(
+        default=False, help_text="Collected in review mode, one group and one key at a time."
+    )
 
     objects = PlanQuerySet.as_manager()
 
@@ -534,6 +570,51 @@ class PlanItem(models.Model):
 
     def __str__(self) -> str:
         return f"Plan {self.plan_id} item {self.position} ({self.status})"
+
+
+class ReviewDecisionQuerySet(models.QuerySet["ReviewDecision"]):
+    def group_ids(self) -> list[int]:
+        """The decided groups, in the order they were decided."""
+        return list(self.order_by("pk").values_list("group_id", flat=True))
+
+
+class ReviewDecision(models.Model):
+    """One key pressed in review mode, on one group, collected into a draft plan (``plan``).
+
+    ``keep`` adds the group's other documents to the plan (nothing is deleted until a person
+    confirms the plan); ``not_duplicate`` closes the group at once, as on the group page;
+    ``skip`` only moves on. What the decision changed is kept (the primary and the status before
+    it) so "undo" puts the group back exactly."""
+
+    class Kind(models.TextChoices):
+        KEEP = "keep", "Keep the primary, delete the others"
+        NOT_DUPLICATE = "not_duplicate", "Not duplicates"
+        SKIP = "skip", "Skipped"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="review_decisions")
+    group_id = models.BigIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kept_paperless_id = models.PositiveBigIntegerField(null=True, blank=True)
+    previous_primary_id = models.BigIntegerField(null=True, blank=True)
+    previous_primary_chosen = models.BooleanField(default=False)
+    previous_status = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ReviewDecisionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["plan", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "group_id"], name="reviewdecision_one_per_group"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Plan {self.plan_id} group {self.group_id}: {self.kind}"
 
 
 class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):

@@ -34,7 +34,7 @@ from duplicates.filters import (
     check_scoring,
     filter_query,
     load_groups,
-    parse_group_filters,
+    page_filters,
     parse_page_size,
     select_groups,
 )
@@ -65,17 +65,24 @@ def options_html(choices: Iterable[tuple[Any, str]], *, selected: Any = None) ->
 def group_list(request: HttpRequest) -> HttpResponse:
     config = Configuration.objects.get_solo()
     saved = config.scoring_config()
-    filters, errors = parse_group_filters(request.GET)
+    filters, errors = page_filters(request.GET)
     scoring_errors = check_scoring(filters, saved)
     if scoring_errors:
         errors.update(scoring_errors)
-        filters = parse_group_filters(_without(request.GET, "off", "on"))[0]
+        filters = page_filters(_without(request.GET, "off", "on"))[0]
     per_page, page_size_note = parse_page_size(
         request.GET.get("per_page"), default=config.groups_per_page
     )
     selection = select_groups(filters, saved=saved)
     page = Paginator(selection.pks(), per_page).get_page(request.GET.get("page"))
     rows = load_groups(list(page.object_list), scoring=selection.scoring)
+    handled = set(
+        DuplicateGroup.objects.filter(pk__in=[row.pk for row in rows])
+        .handled(dry_run_tag_id=config.dry_run_tag_id)
+        .values_list("pk", flat=True)
+    )
+    for row in rows:
+        row.handled = row.pk in handled
     tags = list(Tag.objects.values_list("pk", "paperless_id", "name"))
 
     context: dict[str, Any] = {
@@ -88,6 +95,7 @@ def group_list(request: HttpRequest) -> HttpResponse:
         "page_sizes": sorted({*PAGE_SIZES, per_page}),
         "filter_query": filter_query(request.GET),
         "rescored": selection.rescored,
+        "hiding_handled": filters.hide_handled,
         "statuses": DuplicateGroup.Status.choices,
         "sorts": [
             (value, f"{label} {'↓' if value.startswith('-') else '↑'}")

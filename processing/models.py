@@ -181,6 +181,13 @@ class Job(models.Model):
         return min(100, round(100 * self.progress_done / self.progress_total))
 
     @property
+    def duration_words(self) -> str:
+        """The duration rounded to words ("24 seconds")."""
+        from processing.summary import duration_words
+
+        return duration_words(self.duration)
+
+    @property
     def duration(self) -> timedelta | None:
         if not self.started_at:
             return None

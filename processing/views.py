@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 from dedupe_project.access import READ, RUN_JOBS, access
 from processing import jobs
 from processing.models import Job
+from processing.summary import duration_words, summarise
 
 
 @access(READ)
@@ -38,9 +39,18 @@ def history(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(Job.objects.select_related("created_by"), pk=job_id)
-    if request.htmx:
+    if request.htmx and request.GET.get("card") != "1":
         return render(request, "processing/partials/job_progress.html", {"job": job})
-    return render(request, "processing/job_detail.html", {"job": job})
+    plan_id = job.params.get("plan") if job.kind == Job.Kind.ACTION else None
+    context = {
+        "job": job,
+        "summary": summarise(job),
+        "duration": duration_words(job.duration),
+        "plan_id": plan_id if isinstance(plan_id, int) else None,
+    }
+    if request.htmx:
+        return render(request, "processing/job_detail.html#card", context)
+    return render(request, "processing/job_detail.html", context)
 
 
 @access(RUN_JOBS)

@@ -117,6 +117,24 @@ def test_settings_page_saves_valid_form(auth_client):
     assert scoring.weight("filename") == 0.0 and scoring.threshold == 0.8
 
 
+def test_settings_saved_with_htmx_answers_the_form_with_the_confirmation_in_it(auth_client):
+    response = auth_client.post(
+        reverse("settings"), _settings_post(groups_per_page="75"), HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" not in html and 'id="settings-form"' in html
+    assert 'id="settings-messages"' in html and "Settings saved." in html
+    assert 'value="75"' in html
+    assert Configuration.objects.get_solo().groups_per_page == 75
+
+
+def test_settings_saved_without_javascript_redirects_and_the_page_confirms(auth_client):
+    response = auth_client.post(reverse("settings"), _settings_post(), follow=True)
+    assert response.redirect_chain[-1][1] == 302
+    assert "Settings saved." in response.content.decode()
+
+
 def test_settings_page_shows_field_errors_full_page_and_htmx(auth_client):
     data = _settings_post(groups_per_page="7")
     full = auth_client.post(reverse("settings"), data)
@@ -125,9 +143,11 @@ def test_settings_page_shows_field_errors_full_page_and_htmx(auth_client):
         full.content
     )
     partial = auth_client.post(reverse("settings"), data, HTTP_HX_REQUEST="true")
-    assert partial.status_code == 422
+    assert partial.status_code == 200  # swapped in place by htmx, errors next to the fields
     assert b"<html" not in partial.content
     assert b'id="settings-form"' in partial.content
+    assert b"Nothing was saved" in partial.content
+    assert b"Ensure this value is greater than or equal to 10" in partial.content
     assert Configuration.objects.get_solo().groups_per_page == 50
 
 

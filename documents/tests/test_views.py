@@ -159,3 +159,17 @@ def test_api_sync_starts_once(auth_client, paperless):
 
 def test_api_needs_authentication(client, db):
     assert client.get("/api/documents").status_code == 401
+
+
+def test_sync_now_without_a_connection_says_what_is_missing_and_starts_nothing(auth_client):
+    from processing.models import Job
+
+    response = auth_client.post(reverse("sync-now"), follow=True)
+    html = response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse("dashboard")
+    assert "no Paperless connection is set up yet" in html
+    assert f'href="{reverse("connection")}"' in html
+    assert "Sync started" not in html and not Job.objects.exists()
+    partial = auth_client.post(reverse("sync-now"), headers={"HX-Request": "true"})
+    assert b"no Paperless connection is set up yet" in partial.content
+    assert not Job.objects.exists()

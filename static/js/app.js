@@ -20,4 +20,56 @@
     });
   }
   window.setInterval(poll, POLL_MS);
+
+  // Every button that starts work is busy until the answer: it is disabled (no second click
+  // starts the work twice) and styled busy. With htmx from the request to its answer; a plain
+  // form until the next page (the buttons are disabled after the submit event, so the clicked
+  // button's own name and value are still sent).
+  function submitButtons(el) {
+    if (!el || !el.matches) { return []; }
+    if (el.matches("button")) { return [el]; }
+    if (el.matches("form")) {
+      return Array.prototype.slice.call(el.querySelectorAll("button:not([type=button]):not(:disabled)"));
+    }
+    return [];
+  }
+  function markBusy(buttons) {
+    buttons.forEach(function (button) {
+      button.disabled = true;
+      button.setAttribute("aria-busy", "true");
+      button.dataset.busy = "1";
+    });
+  }
+  function clearBusy(root) {
+    (root || document).querySelectorAll("[data-busy]").forEach(function (button) {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+      delete button.dataset.busy;
+    });
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var verb = (event.detail.requestConfig && event.detail.requestConfig.verb) || "";
+    if (verb.toLowerCase() === "get") { return; }
+    markBusy(submitButtons(elt));
+  });
+  document.addEventListener("htmx:afterRequest", function (event) { clearBusy(event.detail.elt); });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !(form instanceof HTMLFormElement)) { return; }
+    if ((form.getAttribute("method") || "get").toLowerCase() !== "post") { return; }
+    if (form.hasAttribute("hx-post") || form.hasAttribute("hx-get")) { return; }
+    window.setTimeout(function () { markBusy(submitButtons(form)); }, 0);
+  });
+  // Back to a page from the browser's cache: its buttons work again.
+  window.addEventListener("pageshow", function () { clearBusy(document); });
+
+  // A form answered 422 (invalid input) carries its field errors: show it in place like any
+  // answer (htmx leaves 4xx answers out by default, so the person saw nothing happen).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr && event.detail.xhr.status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
 })();

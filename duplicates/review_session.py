@@ -225,8 +225,8 @@ def reason_line(*, left: Any, right: Any, factors: dict[str, Any] | None) -> str
     parts = []
     if not factors:
         parts.append("no stored comparison of their texts")
-    elif not factors.get("text_reliable", 1):
-        parts.append("too little text to compare")
+    elif factors.get("fuzzy") is None and factors.get("jaccard") is None:
+        parts.append("too little text to compare")  # under 3 words: the engine compared none
     elif text >= 0.98:
         parts.append("same text")
     elif text >= 0.85:

@@ -169,6 +169,12 @@ def test_reason_line_says_what_they_share_and_the_likely_cause():
     assert "dates or amounts differ" in reason_line(
         left=Doc(1), right=Doc(1), factors=factors(discriminative=0)
     )
+    # a receipt of 20 words is compared (the short-text model); only under 3 words is nothing
+    short = factors(text_reliable=0, fuzzy=0.99)
+    assert reason_line(left=Doc(1), right=Doc(1), factors=short).startswith("same text")
+    assert reason_line(
+        left=Doc(1), right=Doc(1), factors=factors(fuzzy=None, jaccard=None, image=0.9)
+    ).startswith("too little text to compare")
 
 
 # --- the pages ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("duplicates", "0004_keep_as_version"),
+        ("duplicates", "0005_analysis_factors_version"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -2,8 +2,9 @@
 
 The socket is for logged-in accounts allowed to read (the ASGI stack authenticates it and checks
 its origin; an account without the read permission is closed with 4403).
-On each job event the consumer re-reads the job row and sends the rendered progress fragment; the
-htmx ws extension swaps it into the page by its id.
+On each job event the consumer renders the progress fragment from the state the event carries
+(status, progress, message) and the job's row for the rest; the htmx ws extension swaps it into
+the page by its id.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from processing import events
 from processing.models import Job
 
 UNAUTHORISED = 4401
+SNAPSHOT_FIELDS = ("status", "progress_done", "progress_total", "message")
 FORBIDDEN = 4403
 
 
@@ -42,13 +44,18 @@ class JobProgressConsumer(AsyncWebsocketConsumer):
         """Clients only listen; anything they send is ignored."""
 
     async def job_update(self, event: dict) -> None:
-        html = await self._render(event["job_id"])
+        html = await self._render(event)
         if html:
             await self.send(text_data=html)
 
     @database_sync_to_async
-    def _render(self, job_id: int) -> str:
-        job = Job.objects.filter(pk=job_id).select_related("created_by").first()
+    def _render(self, event: dict) -> str:
+        """The job's fragment as the event describes it (status, progress, message), the rest from
+        its row: a consumer that falls behind a quick job still shows each step, in order."""
+        job = Job.objects.filter(pk=event["job_id"]).select_related("created_by").first()
         if job is None:
             return ""
+        for name in SNAPSHOT_FIELDS:
+            if name in event:
+                setattr(job, name, event[name])
         return render_to_string("processing/partials/job_progress.html", {"job": job, "oob": True})

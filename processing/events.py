@@ -36,7 +36,12 @@ def announce_job(job: Job) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "job.update", "job_id": job.pk, "status": job.status}
+    # the state as it is now: a page shows each step even when it renders after the job moved on
+    message = {
+        "type": "job.update", "job_id": job.pk, "status": job.status,
+        "progress_done": job.progress_done, "progress_total": job.progress_total,
+        "message": job.message,
+    }  # fmt: skip
     try:
         _send(layer, JOBS_GROUP, message)
     except Exception:

@@ -15,7 +15,7 @@ import pytest
 
 from tests.fake_paperless import FakePaperless
 
-CAPTURES = Path(__file__).resolve().parents[3].parent / "shared" / "paperless-api" / "captures"
+CAPTURES = Path(__file__).resolve().parents[1] / "captures"  # copies of the real server's
 
 
 class Listener:

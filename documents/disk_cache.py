@@ -1,11 +1,13 @@
-"""What the thumbnail and preview caches share: a size cap from the configuration, and trimming a
-sharded directory (``<root>/<shard>/<file>``) oldest file first."""
+"""What the thumbnail, preview and page-image caches share: a size cap from the configuration,
+writing a file whole or not at all, and trimming a sharded directory (``<root>/<shard>/<file>``)
+oldest file first."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -16,6 +18,19 @@ def configured_cap_bytes() -> int:
     from dedupe_project.models import Configuration
 
     return int(Configuration.objects.get_solo().thumbnail_cache_mb) * 1024 * 1024
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write ``target`` through a temporary file in its directory, so a reader never sees half."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def trim(root: Path, *, max_bytes: int, label: str) -> dict[str, int]:

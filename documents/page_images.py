@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -121,14 +120,6 @@ def page_image(document: Document, *, page: int, width: int = DEFAULT_WIDTH) -> 
         os.utime(target)
         return data
     data = _render(document, page=page, width=width)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    disk_cache.write_atomically(target, data)
     disk_cache.trim(cache_dir(), max_bytes=disk_cache.configured_cap_bytes(), label="pages")
     return data

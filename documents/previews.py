@@ -20,7 +20,6 @@ import hashlib
 import logging
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -123,16 +122,8 @@ def store(paperless_id: int, *, version: str, data: bytes, content_type: str) ->
     if len(data) > cache_cap_bytes():
         return preview
     shard = _shard(paperless_id)
-    shard.mkdir(parents=True, exist_ok=True)
     target = shard / f"{paperless_id}-{version}.{preview.extension}"
-    fd, tmp = tempfile.mkstemp(dir=shard, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    disk_cache.write_atomically(target, data)
     for old in shard.glob(f"{paperless_id}-*"):
         if old != target:
             old.unlink(missing_ok=True)
